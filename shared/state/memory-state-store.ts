@@ -1,0 +1,64 @@
+/**
+ * The in-memory `StateStore`: the fake every unit test and benchmark baseline
+ * uses. It passes the same contract test as the real adapters.
+ *
+ * @module
+ */
+import { ConflictError } from '../model/errors.js';
+import { formatKey, type Kind, type ResourceKey } from '../model/kinds.js';
+import { compareHlc } from './hlc.js';
+import { matchesSelector } from './label-selector.js';
+import type { ListOptions, PutOptions, StateStore, StoredRecord, WriteStamp } from './state-store.js';
+
+const id = (k: ResourceKey) => `${k.kind}\u0000${k.namespace}\u0000${k.name}`;
+
+export class MemoryStateStore implements StateStore {
+  private readonly records = new Map<string, StoredRecord>();
+
+  async get(key: ResourceKey): Promise<StoredRecord | undefined> {
+    return this.records.get(id(key));
+  }
+
+  async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
+    if (record.resource === null) throw new TypeError('put() takes a live record; use delete() for tombstones');
+    this.check(record.key, options);
+    this.records.set(id(record.key), structuredClone(record));
+  }
+
+  async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
+    this.check(key, options);
+    this.records.set(id(key), { key: { ...key }, ...write, resource: null });
+  }
+
+  async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
+    return [...this.records.values()]
+      .filter(
+        (r) =>
+          r.key.kind === kind &&
+          r.resource !== null &&
+          (options.namespace === undefined || r.key.namespace === options.namespace) &&
+          matchesSelector(options.selector ?? [], r.resource.metadata.labels),
+      )
+      .sort((a, b) => a.key.namespace.localeCompare(b.key.namespace) || a.key.name.localeCompare(b.key.name))
+      .map((r) => structuredClone(r));
+  }
+
+  async changedSince(version: string | undefined): Promise<StoredRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => version === undefined || compareHlc(r.version, version) > 0)
+      .sort((a, b) => compareHlc(a.version, b.version))
+      .map((r) => structuredClone(r));
+  }
+
+  private check(key: ResourceKey, { ifVersion }: PutOptions): void {
+    if (ifVersion === undefined) return;
+    const current = this.records.get(id(key));
+    const ok = ifVersion === null ? !current || current.resource === null : current?.version === ifVersion;
+    if (!ok) {
+      throw new ConflictError(
+        `${formatKey(key)} is at version ${current?.version ?? '(none)'}, expected ${ifVersion ?? '(absent)'}`,
+        current?.version,
+      );
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The `StateStore` port: desired mesh state on nothing more than a
+ * single-item compare-and-set, which every cloud's document store offers
+ * (DynamoDB `ConditionExpression`, Firestore preconditions, Azure Tables
+ * `If-Match`). No transactions, no streams.
+ *
+ * @module
+ */
+import type { Kind, ResourceKey } from '../model/kinds.js';
+import type { Resource } from '../model/resource.js';
+import type { LabelSelector } from './label-selector.js';
+
+/** One stored resource, or the tombstone a delete leaves behind. */
+export interface StoredRecord {
+  readonly key: ResourceKey;
+  /** HLC version (see `hlc.ts`); strictly increases with every write of this key. */
+  readonly version: string;
+  /** The cloud that made this write. */
+  readonly origin: string;
+  /** RFC 3339 time of this write. */
+  readonly updatedAt: string;
+  /** The document as the operator wrote it, without `status`; `null` for a tombstone. */
+  readonly resource: Resource | null;
+}
+
+/** Who wrote, and when, for a delete. */
+export interface WriteStamp {
+  readonly version: string;
+  readonly origin: string;
+  readonly updatedAt: string;
+}
+
+export interface PutOptions {
+  /**
+   * Compare-and-set. A string: the stored record (live or tombstone) must have
+   * exactly this version. `null`: there must be no live record (absent or a
+   * tombstone). Omitted: unconditional.
+   */
+  readonly ifVersion?: string | null;
+}
+
+export interface ListOptions {
+  /** Only this namespace ('' for cluster-scoped kinds). Omitted: all. */
+  readonly namespace?: string;
+  readonly selector?: LabelSelector;
+}
+
+export interface StateStore {
+  /** The record at `key`, tombstones included; `undefined` when never written. */
+  get(key: ResourceKey): Promise<StoredRecord | undefined>;
+  /**
+   * Writes a live record (`resource` not `null`).
+   *
+   * @throws ConflictError when `ifVersion` does not hold.
+   */
+  put(record: StoredRecord, options?: PutOptions): Promise<void>;
+  /**
+   * Replaces the record at `key` by a tombstone carrying `write`'s version, so
+   * the delete itself is versioned and merges like any other write.
+   *
+   * @throws ConflictError when `ifVersion` does not hold.
+   */
+  delete(key: ResourceKey, write: WriteStamp, options?: PutOptions): Promise<void>;
+  /** Live records of one kind, sorted by namespace then name. */
+  list(kind: Kind, options?: ListOptions): Promise<StoredRecord[]>;
+  /**
+   * Every record (tombstones included) whose version is greater than `version`,
+   * sorted by version; all records when `version` is undefined. What the
+   * anti-entropy sweep and cross-cloud sync read.
+   */
+  changedSince(version: string | undefined): Promise<StoredRecord[]>;
+}
