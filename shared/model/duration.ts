@@ -20,7 +20,8 @@ export function isDuration(text: string): boolean {
  * @throws TypeError when the text is not a duration (validate with {@link isDuration} first).
  */
 export function parseDuration(text: string): number {
-  if (!isDuration(text)) throw new TypeError(`not a duration: ${JSON.stringify(text)} (use e.g. 30s, 5m, 1h)`);
+  if (!isDuration(text))
+    throw new TypeError(`not a duration: ${JSON.stringify(text)} (use e.g. 30s, 5m, 1h)`);
   let total = 0;
   for (const [, n, unit] of text.matchAll(PART)) total += Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
   return total;

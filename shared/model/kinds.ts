@@ -7,7 +7,15 @@
 
 export const API_VERSION = 'weft.dev/v1';
 
-export const KINDS = ['Mesh', 'Environment', 'Gateway', 'Service', 'Workload', 'AccessPolicy', 'Route'] as const;
+export const KINDS = [
+  'Mesh',
+  'Environment',
+  'Gateway',
+  'Service',
+  'Workload',
+  'AccessPolicy',
+  'Route',
+] as const;
 export type Kind = (typeof KINDS)[number];
 
 interface KindInfo {

@@ -11,7 +11,8 @@ export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 
 /** Label keys `prefix/name` and values, as in Kubernetes. */
-export const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+export const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 const PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
@@ -66,7 +67,8 @@ export function gatewaySpiffeId(trustDomain: string, environment: string, gatewa
  */
 export function isIdentityPattern(pattern: string): boolean {
   if (pattern === '*') return true;
-  if (pattern.endsWith('/*')) return isWorkloadSpiffeId(pattern.slice(0, -2)) || parseSpiffeId(pattern.slice(0, -2))?.path === '';
+  if (pattern.endsWith('/*'))
+    return isWorkloadSpiffeId(pattern.slice(0, -2)) || parseSpiffeId(pattern.slice(0, -2))?.path === '';
   return isWorkloadSpiffeId(pattern);
 }
 

@@ -63,13 +63,16 @@ export type Resource = { [K in Kind]: ResourceOf<K> }[Kind];
 
 /** Turns zod issues into JSON-pointer issues under `prefix`. */
 export function toFieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.map((i) => ({
-    pointer: `${prefix}/${i.path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`.replace(
-      /\/$/,
-      '',
-    ),
-    detail: i.message,
-  }));
+  const pointer = (path: readonly PropertyKey[]) =>
+    prefix + path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+  return error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({
+          pointer: pointer([...i.path, k]),
+          detail: `unknown field "${k}"; remove it (GET /v1/openapi.json lists the fields)`,
+        }))
+      : [{ pointer: pointer(i.path), detail: i.message }],
+  );
 }
 
 /**
@@ -93,7 +96,10 @@ export function parseResource(input: unknown): Resource {
   if (KIND_INFO[kind].namespaced) {
     meta.namespace ??= DEFAULT_NAMESPACE;
   } else if (metadata.namespace !== undefined) {
-    issues.push({ pointer: '/metadata/namespace', detail: `${kind} is cluster-scoped: remove metadata.namespace` });
+    issues.push({
+      pointer: '/metadata/namespace',
+      detail: `${kind} is cluster-scoped: remove metadata.namespace`,
+    });
   }
   if (spec.success) issues.push(...crossFieldIssues(kind, spec.data));
   if (issues.length > 0) throw new ValidationError(summary(issues), issues);
@@ -115,7 +121,10 @@ function crossFieldIssues(kind: Kind, spec: unknown): FieldIssue[] {
     route.rules.forEach((rule, r) => {
       const weights = rule.backends.map((b) => b.weight ?? 1);
       if (weights.reduce((a, b) => a + b, 0) <= 0) {
-        issues.push({ pointer: `/spec/rules/${r}/backends`, detail: 'backend weights must add up to more than 0' });
+        issues.push({
+          pointer: `/spec/rules/${r}/backends`,
+          detail: 'backend weights must add up to more than 0',
+        });
       }
       const envs = new Set<string>();
       rule.backends.forEach((b, i) => {
@@ -172,7 +181,9 @@ function headerIssues(headers: readonly HeaderMatch[] | undefined, pointer: stri
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }

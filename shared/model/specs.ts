@@ -35,9 +35,7 @@ const httpUrl = z
   .string()
   .max(2048)
   .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http(s) URL');
-const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$/, 'must be an HTTP header name');
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$/, 'must be an HTTP header name');
 
 export const PROVIDERS = ['aws', 'gcp', 'azure', 'onprem', 'local'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -64,7 +62,9 @@ export const meshSpec = z.strictObject({
       allowSourceAddress: z
         .boolean()
         .optional()
-        .describe('Let workloads without a JWT-SVID be identified by their registered address. Default: false'),
+        .describe(
+          'Let workloads without a JWT-SVID be identified by their registered address. Default: false',
+        ),
     })
     .optional(),
   operatorAuth: z
@@ -102,7 +102,13 @@ export const serviceSpec = z.strictObject({
     .min(1)
     .max(64),
   endpoints: z
-    .array(z.strictObject({ environment: dnsLabel, address: hostPort, weight: z.int().min(0).max(1000).optional() }))
+    .array(
+      z.strictObject({
+        environment: dnsLabel,
+        address: hostPort,
+        weight: z.int().min(0).max(1000).optional(),
+      }),
+    )
     .max(MAX_ITEMS)
     .optional(),
 });
@@ -142,7 +148,9 @@ export const accessPolicySpec = z.strictObject({
           .max(MAX_ITEMS),
         methods: z.array(httpMethod).max(16).optional(),
         paths: z
-          .array(z.string().regex(/^\/[^\s]{0,2047}$/, 'must be a path starting with /, optionally ending in *'))
+          .array(
+            z.string().regex(/^\/[^\s]{0,2047}$/, 'must be a path starting with /, optionally ending in *'),
+          )
           .max(MAX_ITEMS)
           .optional(),
         headers: z.array(headerMatch).max(32).optional(),
@@ -178,10 +186,17 @@ export const routeSpec = z.strictObject({
           .strictObject({
             attempts: z.int().min(0).max(10),
             perTryTimeout: duration('perTryTimeout').optional(),
-            retryOn: z.array(z.enum(['connect-failure', 'reset', '5xx'])).max(3).optional(),
+            retryOn: z
+              .array(z.enum(['connect-failure', 'reset', '5xx']))
+              .max(3)
+              .optional(),
           })
           .optional(),
-        failover: z.array(dnsLabel).max(64).optional().describe('Environments to try, in order, when backends fail.'),
+        failover: z
+          .array(dnsLabel)
+          .max(64)
+          .optional()
+          .describe('Environments to try, in order, when backends fail.'),
       }),
     )
     .min(1)

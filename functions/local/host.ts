@@ -1,0 +1,99 @@
+/**
+ * The local API host: the very API the cloud functions serve, on node:http,
+ * over dynalite on disk (driven by the same DynamoDB adapter as AWS). What
+ * `weft serve` and `npm start` run.
+ *
+ * @module
+ */
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
+import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
+import { HybridLogicalClock } from '../../shared/state/hlc.js';
+import type { StateStore } from '../../shared/state/state-store.js';
+import { DynamoDbStateStore, ensureTable } from '../aws/dynamodb-state-store.js';
+import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { nodeListener } from './node-http.js';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOperatorKey } from './operator-key.js';
+
+export const LOCAL_TABLE = 'weft-state';
+
+export interface LocalHostOptions {
+  /** Where state, keys and the admin token live. */
+  readonly dataDir: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** @default dynalite on disk under `dataDir/state` */
+  readonly store?: StateStore;
+  readonly logger?: ApiLogger;
+}
+
+export interface LocalHost {
+  readonly url: string;
+  readonly adminToken: string;
+  /** Where the admin token was written (mode 0600). */
+  readonly adminTokenFile: string;
+  readonly store: StateStore;
+  close(): Promise<void>;
+}
+
+/** Starts the API on the embedded store. Resumes from whatever `dataDir` holds. */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const embedded = options.store
+    ? undefined
+    : await startEmbeddedDynamoDb({ dataDir: join(options.dataDir, 'state') });
+  let store = options.store;
+  if (embedded) {
+    await ensureTable(embedded.client, LOCAL_TABLE);
+    store = new DynamoDbStateStore({ client: embedded.client, tableName: LOCAL_TABLE });
+  }
+  const key = await loadOperatorKey(options.dataDir);
+  const adminToken = await key.mint('local-admin', 'admin');
+  const adminTokenFile = join(options.dataDir, 'admin-token');
+  await writeFile(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
+  await chmod(adminTokenFile, 0o600);
+
+  const api = createApi({
+    store: store!,
+    hlc: new HybridLogicalClock('local'),
+    authenticate: createOperatorAuthenticator({
+      jwks: key.jwks,
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
+    }),
+    ...(options.logger && { logger: options.logger }),
+  });
+  const server = createServer(nodeListener(api));
+  await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+
+  return {
+    url: `http://${host}:${port}`,
+    adminToken,
+    adminTokenFile,
+    store: store!,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await embedded?.close();
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

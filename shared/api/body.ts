@@ -1,0 +1,97 @@
+/**
+ * Reads request bodies: JSON or YAML (multi-document for apply), with the
+ * size limit enforced before any parsing.
+ *
+ * @module
+ */
+import { parseAllDocuments } from 'yaml';
+import { MalformedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../model/errors.js';
+import { MAX_APPLY_DOCUMENTS, MAX_BODY_BYTES } from './types.js';
+
+export type BodyFormat = 'json' | 'yaml';
+
+const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
+const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json']);
+
+/** Picks the parser from `Content-Type`; no header means JSON. */
+export function bodyFormat(contentType: string | undefined): BodyFormat {
+  const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (JSON_TYPES.has(type) || type.endsWith('+json')) return 'json';
+  if (YAML_TYPES.has(type)) return 'yaml';
+  throw new UnsupportedMediaTypeError(
+    `Content-Type ${type} is not accepted: send application/json or application/yaml`,
+  );
+}
+
+export function checkSize(body: string | undefined): void {
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(
+      `the body is over ${MAX_BODY_BYTES} bytes; split it into several requests`,
+    );
+  }
+}
+
+/** Parses one document. */
+export function parseOne(body: string | undefined, format: BodyFormat): unknown {
+  const docs = parseMany(body, format);
+  if (docs.length !== 1) throw new MalformedError(`expected one document, got ${docs.length}`);
+  return docs[0];
+}
+
+/**
+ * Parses one or more documents: multi-document YAML, or JSON that is one
+ * document, an array of them, or a `{"items": [...]}` list.
+ */
+export function parseMany(body: string | undefined, format: BodyFormat): unknown[] {
+  checkSize(body);
+  if (body === undefined || body.trim() === '')
+    throw new MalformedError('the request has no body; send a document');
+  let docs: unknown[];
+  if (format === 'json') {
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch (error) {
+      throw new MalformedError(`the body is not valid JSON: ${(error as Error).message}`, { cause: error });
+    }
+    docs = Array.isArray(value) ? value : isList(value) ? value.items : [value];
+  } else {
+    docs = parseYaml(body);
+  }
+  if (docs.length > MAX_APPLY_DOCUMENTS) {
+    throw new PayloadTooLargeError(
+      `${docs.length} documents is over the limit of ${MAX_APPLY_DOCUMENTS}; split them`,
+    );
+  }
+  return docs;
+}
+
+function parseYaml(body: string): unknown[] {
+  // Aliases are capped so a "billion laughs" document cannot blow up memory.
+  const parsed = parseAllDocuments(body, { uniqueKeys: true });
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  const docs: unknown[] = [];
+  for (const doc of list) {
+    const error = doc.errors[0];
+    if (error)
+      throw new MalformedError(`the body is not valid YAML: ${error.message.split('\n')[0]}`, {
+        cause: error,
+      });
+    if (doc.contents === null) continue; // an empty document between two `---`
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (cause) {
+      throw new MalformedError(`the body is not valid YAML: ${(cause as Error).message}`, { cause });
+    }
+    docs.push(...(isList(value) ? value.items : [value]));
+  }
+  return docs;
+}
+
+function isList(value: unknown): value is { items: unknown[] } {
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { items?: unknown }).items))
+    return false;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === undefined || (typeof kind === 'string' && kind.endsWith('List'));
+}

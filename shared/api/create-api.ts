@@ -1,0 +1,175 @@
+/**
+ * The whole REST API as one cloud-agnostic function. Every edge (Lambda,
+ * Cloud Functions, Azure Functions, the local host) calls this and nothing
+ * else.
+ *
+ * @module
+ */
+import { MethodNotAllowedError, NotFoundError, type WeftError } from '../model/errors.js';
+import { DEFAULT_NAMESPACE, KIND_INFO, KINDS, type Kind, type ResourceKey } from '../model/kinds.js';
+import type { HybridLogicalClock } from '../state/hlc.js';
+import { parseLabelSelector } from '../state/label-selector.js';
+import type { StateStore, StoredRecord } from '../state/state-store.js';
+import { bodyFormat, parseMany, parseOne } from './body.js';
+import { openApiDocument } from './openapi.js';
+import { type Authenticator, type Operator, requireAdmin } from './operator-auth.js';
+import { problemResponse } from './problem.js';
+import { present, ResourceService, type WriteResult } from './resource-service.js';
+import { type Api, type ApiRequest, type ApiResponse, json } from './types.js';
+
+/** Where the API reports what it did; JSON lines in every host. Never gets a token. */
+export interface ApiLogger {
+  info(event: Record<string, unknown>): void;
+  error(event: Record<string, unknown>): void;
+}
+
+export interface ApiOptions {
+  readonly store: StateStore;
+  /** This control plane's clock; its node is the origin written on every record. */
+  readonly hlc: HybridLogicalClock;
+  readonly authenticate: Authenticator;
+  readonly logger?: ApiLogger;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+const BY_PLURAL = new Map<string, Kind>(KINDS.map((k) => [KIND_INFO[k].plural, k]));
+const SILENT: ApiLogger = { info() {}, error() {} };
+
+/**
+ * @example
+ * const api = createApi({ store: new MemoryStateStore(), hlc: new HybridLogicalClock('local'), authenticate });
+ * const response = await api({ method: 'GET', path: '/healthz', query: {}, headers: {} });
+ */
+export function createApi(options: ApiOptions): Api {
+  const service = new ResourceService({
+    store: options.store,
+    hlc: options.hlc,
+    ...(options.now && { now: options.now }),
+  });
+  const logger = options.logger ?? SILENT;
+
+  const route = async (req: ApiRequest): Promise<ApiResponse> => {
+    const method = req.method.toUpperCase();
+    const parts = req.path.split('/').filter((p) => p !== '');
+    if (req.path === '/healthz') return only(method, ['GET', 'HEAD'], () => json(200, { status: 'ok' }));
+    if (req.path === '/v1/openapi.json')
+      return only(method, ['GET', 'HEAD'], () => json(200, openApiDocument()));
+    if (parts[0] !== 'v1' || parts.length < 2) throw new NotFoundError(`no such endpoint: ${req.path}`);
+    const operator = await options.authenticate(req.headers.authorization);
+
+    if (parts[1] === 'apply' && parts.length === 2) {
+      return only(method, ['POST'], async () => {
+        requireAdmin(operator);
+        const dryRun = req.query.dryRun === 'true';
+        const results = await service.apply(
+          parseMany(req.body, bodyFormat(req.headers['content-type'])),
+          dryRun,
+        );
+        log(operator, 'apply', results);
+        return json(200, { dryRun, results: results.map(summarize) });
+      });
+    }
+
+    const kind = BY_PLURAL.get(parts[1]!);
+    if (!kind) {
+      throw new NotFoundError(
+        `unknown resource type "${parts[1]}"; use one of ${KINDS.map((k) => KIND_INFO[k].plural).join(', ')}`,
+      );
+    }
+    const { namespaced } = KIND_INFO[kind];
+    const itemDepth = namespaced ? 4 : 3;
+    if (parts.length > itemDepth) throw new NotFoundError(`no such endpoint: ${req.path}`);
+    if (parts.length < itemDepth) {
+      return only(method, ['GET', 'HEAD'], async () => {
+        const selector = req.query.labelSelector ? parseLabelSelector(req.query.labelSelector) : undefined;
+        const records = await service.list(kind, namespaced ? parts[2] : undefined, selector);
+        return json(200, { apiVersion: 'weft.dev/v1', kind: `${kind}List`, items: records.map(present) });
+      });
+    }
+    const key: ResourceKey = {
+      kind,
+      namespace: namespaced ? parts[2]! : '',
+      name: parts[itemDepth - 1]!,
+    };
+    const ifMatch = unquote(req.headers['if-match']);
+    return only(method, ['GET', 'HEAD', 'PUT', 'DELETE'], async () => {
+      if (method === 'GET' || method === 'HEAD') {
+        const record = await service.get(key);
+        if (unquote(req.headers['if-none-match']) === record.version) {
+          return { status: 304, headers: { etag: etag(record) }, body: '' };
+        }
+        return json(200, present(record), { etag: etag(record) });
+      }
+      requireAdmin(operator);
+      if (method === 'DELETE') {
+        const result = await service.delete(key, ifMatch);
+        log(operator, 'delete', [result]);
+        return json(200, summarize(result));
+      }
+      const input = withDefaultNamespace(parseOne(req.body, bodyFormat(req.headers['content-type'])), key);
+      const result = await service.put(input, key, ifMatch);
+      if (result.action !== 'unchanged') log(operator, 'put', [result]);
+      return json(result.action === 'created' ? 201 : 200, present(result.record), {
+        etag: etag(result.record),
+      });
+    });
+  };
+
+  function log(operator: Operator, op: string, results: readonly WriteResult[]): void {
+    for (const r of results) {
+      logger.info({ msg: 'resource written', op, operator: operator.subject, ...summarize(r) });
+    }
+  }
+
+  return async (req) => {
+    try {
+      const res = await route(req);
+      return req.method.toUpperCase() === 'HEAD' ? { ...res, body: '' } : res;
+    } catch (error) {
+      if (!(error as WeftError).code)
+        logger.error({ msg: 'unexpected error', path: req.path, error: String(error) });
+      return problemResponse(error, req.path);
+    }
+  };
+}
+
+async function only(
+  method: string,
+  allowed: readonly string[],
+  handle: () => ApiResponse | Promise<ApiResponse>,
+): Promise<ApiResponse> {
+  if (!allowed.includes(method))
+    throw new MethodNotAllowedError(`${method} is not allowed here; use ${allowed.join(' or ')}`, allowed);
+  return handle();
+}
+
+function summarize(result: WriteResult) {
+  const { key, version } = result.record;
+  return {
+    kind: key.kind,
+    ...(key.namespace && { namespace: key.namespace }),
+    name: key.name,
+    action: result.action,
+    ...(version && { version }),
+  };
+}
+
+const etag = (record: StoredRecord) => `"${record.version}"`;
+
+/** `"v"` or `W/"v"` to `v`; `*` stays `*`. */
+function unquote(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const trimmed = header.trim();
+  return trimmed === '*' ? '*' : trimmed.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+/** A PUT to a namespaced path may leave the namespace out of the document. */
+function withDefaultNamespace(input: unknown, key: ResourceKey): unknown {
+  if (!key.namespace || key.namespace === DEFAULT_NAMESPACE) return input;
+  const meta = (input as { metadata?: Record<string, unknown> } | null)?.metadata;
+  if (meta && typeof meta === 'object' && meta.namespace === undefined) {
+    return { ...(input as object), metadata: { ...meta, namespace: key.namespace } };
+  }
+  return input;
+}
