@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every benchmark, or those named (`npm run bench -- api`).
+ *
+ * @module
+ */
+import { benchApi } from './api.js';
+
+const BENCHES: Record<string, () => Promise<void>> = { api: benchApi };
+
+const wanted = process.argv.slice(2);
+for (const name of wanted) {
+  if (!BENCHES[name]) {
+    console.error(`unknown benchmark "${name}"; choose from: ${Object.keys(BENCHES).join(', ')}`);
+    process.exit(2);
+  }
+}
+for (const [name, bench] of Object.entries(BENCHES)) {
+  if (wanted.length === 0 || wanted.includes(name)) await bench();
+}
