@@ -16,11 +16,14 @@ export class MemoryStateStore implements StateStore {
   private readonly records = new Map<string, StoredRecord>();
 
   async get(key: ResourceKey): Promise<StoredRecord | undefined> {
-    return this.records.get(id(key));
+    // A copy, as every real store returns: a caller editing it must not edit the store.
+    const record = this.records.get(id(key));
+    return record && structuredClone(record);
   }
 
   async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
-    if (record.resource === null) throw new TypeError('put() takes a live record; use delete() for tombstones');
+    if (record.resource === null)
+      throw new TypeError('put() takes a live record; use delete() for tombstones');
     this.check(record.key, options);
     this.records.set(id(record.key), structuredClone(record));
   }
@@ -39,7 +42,7 @@ export class MemoryStateStore implements StateStore {
           (options.namespace === undefined || r.key.namespace === options.namespace) &&
           matchesSelector(options.selector ?? [], r.resource.metadata.labels),
       )
-      .sort((a, b) => a.key.namespace.localeCompare(b.key.namespace) || a.key.name.localeCompare(b.key.name))
+      .sort((a, b) => byCodeUnit(a.key.namespace, b.key.namespace) || byCodeUnit(a.key.name, b.key.name))
       .map((r) => structuredClone(r));
   }
 
@@ -50,15 +53,26 @@ export class MemoryStateStore implements StateStore {
       .map((r) => structuredClone(r));
   }
 
-  private check(key: ResourceKey, { ifVersion }: PutOptions): void {
-    if (ifVersion === undefined) return;
+  private check(key: ResourceKey, { ifVersion, ifAbsent }: PutOptions): void {
+    if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
+    if (ifVersion === undefined && !ifAbsent) return;
     const current = this.records.get(id(key));
-    const ok = ifVersion === null ? !current || current.resource === null : current?.version === ifVersion;
+    const ok = ifAbsent
+      ? !current
+      : ifVersion === null
+        ? !current || current.resource === null
+        : current?.version === ifVersion;
     if (!ok) {
+      const expected = ifAbsent ? '(nothing stored)' : (ifVersion ?? '(absent)');
       throw new ConflictError(
-        `${formatKey(key)} is at version ${current?.version ?? '(none)'}, expected ${ifVersion ?? '(absent)'}`,
+        `${formatKey(key)} is at version ${current?.version ?? '(none)'}, expected ${expected}`,
         current?.version,
       );
     }
   }
+}
+
+/** Locale-free order, the one DynamoDB, Firestore and Azure Tables sort keys by. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

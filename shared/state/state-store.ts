@@ -37,6 +37,16 @@ export interface PutOptions {
    * tombstone). Omitted: unconditional.
    */
   readonly ifVersion?: string | null;
+  /**
+   * Create-only: nothing may be stored at the key, not even a tombstone.
+   * `ifVersion: null` lets a write replace a tombstone, which is right for an
+   * operator re-creating a resource but wrong when merging writes from another
+   * cloud: there an older write must never replace a newer tombstone (see
+   * `merge.ts`). Every store can check this too (DynamoDB
+   * `attribute_not_exists`, Firestore `exists: false`, an Azure Tables insert).
+   * Not to be combined with `ifVersion`.
+   */
+  readonly ifAbsent?: boolean;
 }
 
 export interface ListOptions {
@@ -51,17 +61,18 @@ export interface StateStore {
   /**
    * Writes a live record (`resource` not `null`).
    *
-   * @throws ConflictError when `ifVersion` does not hold.
+   * @throws ConflictError when `ifVersion` or `ifAbsent` does not hold.
+   * @throws TypeError when `record.resource` is `null` (use `delete`).
    */
   put(record: StoredRecord, options?: PutOptions): Promise<void>;
   /**
    * Replaces the record at `key` by a tombstone carrying `write`'s version, so
    * the delete itself is versioned and merges like any other write.
    *
-   * @throws ConflictError when `ifVersion` does not hold.
+   * @throws ConflictError when `ifVersion` or `ifAbsent` does not hold.
    */
   delete(key: ResourceKey, write: WriteStamp, options?: PutOptions): Promise<void>;
-  /** Live records of one kind, sorted by namespace then name. */
+  /** Live records of one kind, sorted by namespace then name (by UTF-16 code unit, not locale). */
   list(kind: Kind, options?: ListOptions): Promise<StoredRecord[]>;
   /**
    * Every record (tombstones included) whose version is greater than `version`,
