@@ -214,7 +214,10 @@ export class MeshCa {
 
   #cert(pem: string): x509.X509Certificate {
     let cert = this.#certs.get(pem);
-    if (!cert) this.#certs.set(pem, (cert = new x509.X509Certificate(pem)));
+    if (!cert) {
+      cert = new x509.X509Certificate(pem);
+      this.#certs.set(pem, cert);
+    }
     return cert;
   }
 
