@@ -1,0 +1,189 @@
+/**
+ * The `StateStore` on DynamoDB: one table, compare-and-set through
+ * `ConditionExpression`, nothing else (no transactions, no streams), so it
+ * runs unchanged on dynalite for `weft up`. Item layout: `dynamodb-item.ts`.
+ *
+ * @module
+ */
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  type PutItemCommandInput,
+  paginateQuery,
+  paginateScan,
+  type QueryCommandInput,
+  type ScanCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { ConflictError } from '../../shared/model/errors.js';
+import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
+import { compareHlc } from '../../shared/state/hlc.js';
+import { matchesSelector } from '../../shared/state/label-selector.js';
+import type {
+  ListOptions,
+  PutOptions,
+  StateStore,
+  StoredRecord,
+  WriteStamp,
+} from '../../shared/state/state-store.js';
+import { toStoreError } from './dynamodb-errors.js';
+import { fromItem, type Item, itemKey, namespacePrefix, toItem } from './dynamodb-item.js';
+
+export { type EnsureTableOptions, ensureTable } from './dynamodb-table.js';
+
+export interface DynamoDbStateStoreOptions {
+  readonly client: DynamoDBClient;
+  /** A table with string keys `pk` (HASH) and `sk` (RANGE); see `ensureTable`. */
+  readonly tableName: string;
+}
+
+/**
+ * Desired mesh state in one DynamoDB table. Every read is strongly consistent,
+ * since a compare-and-set is only as good as the version it read.
+ *
+ * Failures come out as core errors: `ConflictError` (with `cause` and the
+ * current version) for a lost compare-and-set, `UnavailableError` for a
+ * missing table, throttling, credentials or network, `PayloadTooLargeError`
+ * for an item over 400 KB.
+ *
+ * @example
+ * await ensureTable(client, 'weft-state');
+ * const store = new DynamoDbStateStore({ client, tableName: 'weft-state' });
+ */
+export class DynamoDbStateStore implements StateStore {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+
+  constructor(options: DynamoDbStateStoreOptions) {
+    if (!options.tableName) throw new TypeError('DynamoDbStateStore needs a tableName');
+    this.client = options.client;
+    this.tableName = options.tableName;
+  }
+
+  async get(key: ResourceKey): Promise<StoredRecord | undefined> {
+    try {
+      const { Item } = await this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: itemKey(key), ConsistentRead: true }),
+      );
+      return Item && fromItem(Item);
+    } catch (error) {
+      throw toStoreError(error, this.tableName);
+    }
+  }
+
+  async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
+    if (record.resource === null)
+      throw new TypeError('put() takes a live record; use delete() for tombstones');
+    await this.write(record.key, toItem(record), options);
+  }
+
+  async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
+    const { version, origin, updatedAt } = write;
+    await this.write(key, toItem({ key, version, origin, updatedAt, resource: null }), options);
+  }
+
+  async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      ConsistentRead: true,
+      KeyConditionExpression:
+        options.namespace === undefined ? 'pk = :kind' : 'pk = :kind AND begins_with(sk, :prefix)',
+      FilterExpression: '#deleted = :false',
+      ExpressionAttributeNames: { '#deleted': 'deleted' },
+      ExpressionAttributeValues: {
+        ':kind': { S: kind },
+        ':false': { BOOL: false },
+        ...(options.namespace !== undefined && { ':prefix': { S: namespacePrefix(options.namespace) } }),
+      },
+    };
+    const records = await this.readAll(paginateQuery({ client: this.client }, input));
+    // `sk` order is not namespace-then-name order ('-' sorts before '/'), so sort here.
+    return records
+      .filter((r) => matchesSelector(options.selector ?? [], r.resource?.metadata.labels))
+      .sort((a, b) => byCodeUnit(a.key.namespace, b.key.namespace) || byCodeUnit(a.key.name, b.key.name));
+  }
+
+  /**
+   * A full Scan filtered on `version`: fine for the few thousand resources of
+   * a mesh. A cloud deployment with more would add a GSI (constant partition
+   * key, `version` as sort key) and Query it with `version > :v` instead.
+   */
+  async changedSince(version: string | undefined): Promise<StoredRecord[]> {
+    const input: ScanCommandInput = {
+      TableName: this.tableName,
+      ConsistentRead: true,
+      ...(version !== undefined && {
+        FilterExpression: '#version > :v',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':v': { S: version } },
+      }),
+    };
+    const records = await this.readAll(paginateScan({ client: this.client }, input));
+    return records.sort((a, b) => compareHlc(a.version, b.version));
+  }
+
+  private async readAll(pages: AsyncIterable<{ Items?: Item[] }>): Promise<StoredRecord[]> {
+    const records: StoredRecord[] = [];
+    try {
+      for await (const page of pages) for (const item of page.Items ?? []) records.push(fromItem(item));
+    } catch (error) {
+      throw toStoreError(error, this.tableName);
+    }
+    return records;
+  }
+
+  private async write(key: ResourceKey, item: Item, options: PutOptions): Promise<void> {
+    const condition = conditionOf(options);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...condition,
+          // Saves a read on conflict where supported (AWS); dynalite ignores it.
+          ...(condition && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw toStoreError(error, this.tableName);
+      // Without the old item, read it: the version may have moved on again, but it is only a hint.
+      const current = error.Item ? fromItem(error.Item).version : (await this.get(key))?.version;
+      const expected = options.ifAbsent ? '(nothing stored)' : (options.ifVersion ?? '(absent)');
+      throw new ConflictError(
+        `${formatKey(key)} is at version ${current ?? '(none)'}, expected ${expected}`,
+        current,
+        { cause: error },
+      );
+    }
+  }
+}
+
+type Condition = Pick<
+  PutItemCommandInput,
+  'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
+
+function conditionOf({ ifVersion, ifAbsent }: PutOptions): Condition | undefined {
+  if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
+  if (ifAbsent) return { ConditionExpression: 'attribute_not_exists(pk)' };
+  if (ifVersion === null) {
+    return {
+      ConditionExpression: 'attribute_not_exists(pk) OR #deleted = :true',
+      ExpressionAttributeNames: { '#deleted': 'deleted' },
+      ExpressionAttributeValues: { ':true': { BOOL: true } },
+    };
+  }
+  if (ifVersion !== undefined) {
+    return {
+      ConditionExpression: '#version = :v',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':v': { S: ifVersion } },
+    };
+  }
+  return undefined;
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
