@@ -13,6 +13,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { UnavailableError } from '../../shared/model/errors.js';
 
+// The SDK warns on Node 20 that releases after January 2027 need Node 22. The
+// embedded store runs on the user's own Node, where that warning only adds
+// noise to `npm start`; the clouds run nodejs22.x.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface EmbeddedDynamoDbOptions {
   /** LevelDB directory, created if missing. @default in memory */
   readonly dataDir?: string;
