@@ -1,0 +1,84 @@
+/**
+ * The API as a Cloud Run function (functions-framework), registered as
+ * `weftApi`. Deploy with `--entry-point weftApi`.
+ *
+ * @module
+ */
+import { type HttpFunction, http, type Request } from '@google-cloud/functions-framework';
+import { problemResponse } from '../../shared/api/problem.js';
+import { composeOnFirstCall } from '../../shared/api/startup.js';
+import { type Api, type ApiRequest, MAX_BODY_BYTES } from '../../shared/api/types.js';
+import { PayloadTooLargeError } from '../../shared/model/errors.js';
+import { composeGcpApi } from './composition.js';
+
+/** The name the function is registered (and deployed) under. */
+export const GCP_FUNCTION_NAME = 'weftApi';
+
+/**
+ * Wraps `api` as a functions-framework HTTP function.
+ *
+ * @example
+ * http('weftApi', createGcpApiHandler(api));
+ */
+export function createGcpApiHandler(api: Api): HttpFunction {
+  return async (req, res) => {
+    const response = await toApiRequest(req)
+      .then(api)
+      .catch((error) => problemResponse(error, req.path));
+    // writeHead, not res.set: Express would append a charset to the media types.
+    res.writeHead(response.status, response.headers).end(response.body);
+  };
+}
+
+async function toApiRequest(req: Request): Promise<ApiRequest> {
+  const url = new URL(req.originalUrl, 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    method: req.method,
+    path: url.pathname,
+    // Not req.query: Express's extended parser turns `a[b]=c` into objects.
+    query: Object.fromEntries(url.searchParams),
+    headers,
+    body: await readBody(req),
+    sourceIp: req.ip,
+  };
+}
+
+/**
+ * The body exactly as sent. The framework has already parsed JSON, text and
+ * forms into `req.body`, but keeps the bytes in `req.rawBody`; the API parses
+ * (and reports errors) itself. With no `Content-Type` nothing was read yet.
+ */
+async function readBody(req: Request): Promise<string | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  let raw = req.rawBody;
+  if (!raw && req.readable) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) throw tooLarge();
+      chunks.push(chunk as Buffer);
+    }
+    raw = Buffer.concat(chunks);
+  }
+  if (raw && raw.length > MAX_BODY_BYTES) throw tooLarge();
+  return raw?.length ? raw.toString('utf8') : undefined;
+}
+
+function tooLarge(): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the body is over ${MAX_BODY_BYTES} bytes; split it into several requests`);
+}
+
+/**
+ * Registers the function; `api` defaults to the deployment's own, composed
+ * from the environment on the first request of each instance.
+ */
+export function registerGcpApi(api: Api = composeOnFirstCall(() => composeGcpApi())): void {
+  http(GCP_FUNCTION_NAME, createGcpApiHandler(api));
+}
+
+registerGcpApi();
