@@ -1,0 +1,54 @@
+/**
+ * The Azure composition root: the API over the state store `WEFT_STATE_BACKEND`
+ * selects, wired once per cold start from the function's environment.
+ * Operator auth reads the same variables as on AWS (`WEFT_OPERATOR_ISSUER`,
+ * `WEFT_OPERATOR_AUDIENCE`, `WEFT_OPERATOR_JWKS_URL` or `WEFT_OPERATOR_JWKS`,
+ * `WEFT_OPERATOR_ROLE_CLAIM`).
+ *
+ * @module
+ */
+import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
+import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
+import {
+  consoleJsonLogger,
+  type Env,
+  EnvConfig,
+  operatorAuthFromEnv,
+  type StateStoreFactory,
+  stateStoreFromEnv,
+} from '../../shared/api/startup.js';
+import type { Api } from '../../shared/api/types.js';
+import { HybridLogicalClock } from '../../shared/state/hlc.js';
+
+/**
+ * The stores `WEFT_STATE_BACKEND` may select. The Azure Tables adapter joins as
+ * one line: `tables: (config) => new AzureTablesStateStore({ ... }),`.
+ */
+export const AZURE_STATE_BACKENDS: Readonly<Record<string, StateStoreFactory>> = {};
+
+export interface AzureCompositionOptions {
+  /** @default the backend `WEFT_STATE_BACKEND` selects (default `tables`) from {@link AZURE_STATE_BACKENDS} */
+  readonly createStore?: StateStoreFactory;
+  /** @default JSON lines on the console (Application Insights) */
+  readonly logger?: ApiLogger;
+}
+
+/**
+ * Builds the API from `env`. Does no I/O.
+ *
+ * @throws ConfigurationError naming every missing or malformed variable.
+ * @example
+ * const api = composeAzureApi(process.env, { createStore: () => new MemoryStateStore() });
+ */
+export function composeAzureApi(env: Env = process.env, options: AzureCompositionOptions = {}): Api {
+  const config = new EnvConfig(env);
+  const auth = operatorAuthFromEnv(config);
+  const store = stateStoreFromEnv(config, AZURE_STATE_BACKENDS, 'tables', options.createStore);
+  config.check('weft on Azure');
+  return createApi({
+    store: store!,
+    hlc: new HybridLogicalClock('azure'),
+    authenticate: createOperatorAuthenticator(auth),
+    logger: options.logger ?? consoleJsonLogger({ cloud: 'azure' }),
+  });
+}

@@ -1,0 +1,91 @@
+import azureFunctions from '@azure/functions';
+import { describe, expect, it } from 'vitest';
+import { createAzureApiHandler } from '../../../functions/azure/api-function.js';
+import { composeAzureApi } from '../../../functions/azure/composition.js';
+import type { Api, ApiRequest } from '../../../shared/api/types.js';
+import { MemoryStateStore } from '../../../shared/state/memory-state-store.js';
+import { describeApiContract } from '../../contract/api.js';
+import { type CallOptions, createTestOperators } from '../../support/api.js';
+
+const { HttpRequest, HttpResponse, InvocationContext } = azureFunctions;
+const SILENT = { info() {}, error() {} };
+
+/**
+ * Calls the handler as the Functions host would: a request under the default
+ * `/api` route prefix with the catch-all `{*path}` parameter filled in, and
+ * the returned init turned into a response.
+ */
+function azureCaller(api: Api) {
+  const handler = createAzureApiHandler(api);
+  return async (method: string, pathAndQuery: string, options: CallOptions = {}) => {
+    const url = new URL(`/api${pathAndQuery}`, 'https://weft.azurewebsites.net');
+    const request = new HttpRequest({
+      method,
+      url: url.href,
+      headers: { 'x-forwarded-for': '192.0.2.9:51234', ...options.headers },
+      params: { path: url.pathname.slice('/api/'.length) },
+      ...(options.body !== undefined && { body: { string: options.body } }),
+    });
+    const context = new InvocationContext({ functionName: 'weftApi', invocationId: crypto.randomUUID() });
+    const response = new HttpResponse(await handler(request, context));
+    return {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      body: await response.text(),
+    };
+  };
+}
+
+describeApiContract('Azure Functions v4 (HttpRequest objects)', async () => {
+  const { env, adminToken, viewerToken } = await createTestOperators();
+  const api = composeAzureApi(env, { createStore: () => new MemoryStateStore(), logger: SILENT });
+  return { call: azureCaller(api), adminToken, viewerToken, close: async () => {} };
+});
+
+describe('createAzureApiHandler', () => {
+  it('hands the API the path below the route prefix, query, headers, body and client address', async () => {
+    const seen: ApiRequest[] = [];
+    const call = azureCaller(async (req) => {
+      seen.push(req);
+      return { status: 204, headers: { 'x-weft': 'yes' }, body: '' };
+    });
+    const res = await call('POST', '/v1/apply?dryRun=true', {
+      body: 'kind: Service',
+      headers: { 'Content-Type': 'application/yaml' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers['x-weft']).toBe('yes');
+    expect(seen[0]).toEqual({
+      method: 'POST',
+      path: '/v1/apply',
+      query: { dryRun: 'true' },
+      headers: { 'content-type': 'application/yaml', 'x-forwarded-for': '192.0.2.9:51234' },
+      body: 'kind: Service',
+      sourceIp: '192.0.2.9',
+    });
+  });
+
+  it('refuses a declared body over 1 MiB before reading it', async () => {
+    const seen: ApiRequest[] = [];
+    const call = azureCaller(async (req) => {
+      seen.push(req);
+      return { status: 200, headers: {}, body: '' };
+    });
+    const res = await call('POST', '/v1/apply', {
+      body: 'x',
+      headers: { 'content-type': 'application/yaml', 'content-length': String(2 * 1024 * 1024) },
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('composeAzureApi', () => {
+  it('says, by default, that WEFT_STATE_BACKEND selects a store this build lacks', async () => {
+    const { env } = await createTestOperators();
+    expect(() => composeAzureApi(env)).toThrow(
+      /WEFT_STATE_BACKEND selects the state store \(default tables\)/,
+    );
+  });
+});
