@@ -1,0 +1,155 @@
+/**
+ * The `StateStore` on Azure Table storage: one table, compare-and-set
+ * through `If-Match` ETags and inserts, nothing else (no entity-group
+ * transactions), so it runs unchanged on azurite. Entity layout:
+ * `table-entity.ts`.
+ *
+ * @module
+ */
+import { odata, type TableClient } from '@azure/data-tables';
+import { ConflictError } from '../../shared/model/errors.js';
+import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
+import { compareHlc } from '../../shared/state/hlc.js';
+import { matchesSelector } from '../../shared/state/label-selector.js';
+import type {
+  ListOptions,
+  PutOptions,
+  StateStore,
+  StoredRecord,
+  WriteStamp,
+} from '../../shared/state/state-store.js';
+import {
+  type Entity,
+  type EntityResult,
+  entityKey,
+  fromEntity,
+  namespaceRange,
+  toEntity,
+} from './table-entity.js';
+import { azureErrorCode, isLostRace, toStoreError } from './table-errors.js';
+
+export { type EnsureAzureTableOptions, ensureAzureTable } from './table-ensure.js';
+
+export interface AzureTableStateStoreOptions {
+  /** A client for the state table (see `ensureAzureTable`); the store owns every entity in it. */
+  readonly client: TableClient;
+}
+
+/**
+ * Desired mesh state in one Azure table. Reads are strongly consistent (Azure
+ * Tables always are), which a compare-and-set needs.
+ *
+ * A conditional write reads the entity, checks its `version`, and writes with
+ * that read's ETag as `If-Match`: a writer that slipped in between changed
+ * the ETag, so the service answers 412 and the write fails as it should.
+ * Failures come out as core errors: `ConflictError` (with `cause` and the
+ * current version), `UnavailableError` for a missing table, throttling,
+ * credentials or network, `PayloadTooLargeError` for an entity over 1 MiB.
+ *
+ * @example
+ * const client = TableClient.fromConnectionString(connectionString, 'weft');
+ * await ensureAzureTable(client);
+ * const store = new AzureTableStateStore({ client });
+ */
+export class AzureTableStateStore implements StateStore {
+  private readonly client: TableClient;
+
+  constructor(options: AzureTableStateStoreOptions) {
+    if (!options.client) throw new TypeError('AzureTableStateStore needs a TableClient');
+    this.client = options.client;
+  }
+
+  async get(key: ResourceKey): Promise<StoredRecord | undefined> {
+    const entity = await this.read(key);
+    return entity && fromEntity(entity);
+  }
+
+  async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
+    if (record.resource === null)
+      throw new TypeError('put() takes a live record; use delete() for tombstones');
+    await this.write(record.key, toEntity(record), options);
+  }
+
+  async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
+    const { version, origin, updatedAt } = write;
+    await this.write(key, toEntity({ key, version, origin, updatedAt, resource: null }), options);
+  }
+
+  async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
+    const { namespace } = options;
+    const range = namespace === undefined ? undefined : namespaceRange(namespace);
+    const filter = range
+      ? odata`PartitionKey eq ${kind} and RowKey ge ${range.from} and RowKey lt ${range.to} and deleted eq false`
+      : odata`PartitionKey eq ${kind} and deleted eq false`;
+    const records = await this.query(filter);
+    // RowKey order is not namespace-then-name order ('-' sorts before '|'), so sort here.
+    return records
+      .filter((r) => matchesSelector(options.selector ?? [], r.resource?.metadata.labels))
+      .sort((a, b) => byCodeUnit(a.key.namespace, b.key.namespace) || byCodeUnit(a.key.name, b.key.name));
+  }
+
+  /**
+   * A query across every partition, filtered on `version` (HLC versions sort
+   * as strings, so `gt` is exact): fine for the few thousand resources of a
+   * mesh; the service pages through the table for us.
+   */
+  async changedSince(version: string | undefined): Promise<StoredRecord[]> {
+    const records = await this.query(version === undefined ? undefined : odata`version gt ${version}`);
+    return records.sort((a, b) => compareHlc(a.version, b.version));
+  }
+
+  private async read(key: ResourceKey): Promise<EntityResult | undefined> {
+    const { partitionKey, rowKey } = entityKey(key);
+    try {
+      return await this.client.getEntity(partitionKey, rowKey);
+    } catch (error) {
+      if (isLostRace(error) && azureErrorCode(error) === 'ResourceNotFound') return undefined;
+      throw toStoreError(error, this.client.tableName);
+    }
+  }
+
+  private async query(filter: string | undefined): Promise<StoredRecord[]> {
+    const records: StoredRecord[] = [];
+    try {
+      const pages = this.client.listEntities(filter === undefined ? {} : { queryOptions: { filter } });
+      for await (const entity of pages) records.push(fromEntity(entity));
+    } catch (error) {
+      throw toStoreError(error, this.client.tableName);
+    }
+    return records;
+  }
+
+  private async write(key: ResourceKey, entity: Entity, { ifVersion, ifAbsent }: PutOptions): Promise<void> {
+    if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
+    const expected = ifAbsent ? '(nothing stored)' : (ifVersion ?? '(absent)');
+    const conflict = (current: string | undefined, cause?: unknown) =>
+      new ConflictError(
+        `${formatKey(key)} is at version ${current ?? '(none)'}, expected ${expected}`,
+        current,
+        {
+          cause,
+        },
+      );
+    // Only an insert needs no read: the service refuses it over any entity, tombstones included.
+    const current = ifVersion === undefined ? undefined : await this.read(key);
+    if (current) {
+      const ok = ifVersion === null ? current.deleted === true : current.version === ifVersion;
+      if (!ok) throw conflict(typeof current.version === 'string' ? current.version : undefined);
+    } else if (typeof ifVersion === 'string') {
+      throw conflict(undefined);
+    }
+    try {
+      if (current) await this.client.updateEntity(entity, 'Replace', { etag: current.etag });
+      else if (ifAbsent || ifVersion === null) await this.client.createEntity(entity);
+      else await this.client.upsertEntity(entity, 'Replace');
+    } catch (error) {
+      if (!isLostRace(error)) throw toStoreError(error, this.client.tableName);
+      // Someone wrote in between: read what won, as a hint (it may move on again).
+      throw conflict((await this.get(key))?.version, error);
+    }
+  }
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
