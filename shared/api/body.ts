@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseAllDocuments } from 'yaml';
+import { type CST, Parser, parseAllDocuments } from 'yaml';
 import { MalformedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../model/errors.js';
 import { MAX_APPLY_DOCUMENTS, MAX_BODY_BYTES } from './types.js';
 
@@ -66,7 +66,15 @@ export function parseMany(body: string | undefined, format: BodyFormat): unknown
   return docs;
 }
 
+/**
+ * Deeper than any weft document needs. The YAML composer recurses once per
+ * level, and a few thousand `[` overflow the stack, which in V8 can abort
+ * the whole process (a fatal OOM in the RegExp compiler), not just throw.
+ */
+const MAX_YAML_DEPTH = 64;
+
 function parseYaml(body: string): unknown[] {
+  checkYamlDepth(body);
   // Aliases are capped so a "billion laughs" document cannot blow up memory.
   const parsed = parseAllDocuments(body, { uniqueKeys: true });
   const list = Array.isArray(parsed) ? parsed : [parsed];
@@ -87,6 +95,21 @@ function parseYaml(body: string): unknown[] {
     docs.push(...(isList(value) ? value.items : [value]));
   }
   return docs;
+}
+
+/** Walks the CST (the parser keeps its own stack, so it is safe at any depth) without recursing. */
+function checkYamlDepth(body: string): void {
+  const pending: [CST.Token | null | undefined, number][] = [...new Parser().parse(body)].map((t) => [t, 0]);
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [token, depth] = next;
+    if (depth > MAX_YAML_DEPTH) {
+      throw new MalformedError(`the body nests deeper than ${MAX_YAML_DEPTH} levels; no weft document does`);
+    }
+    if (token?.type === 'document') pending.push([token.value, depth]);
+    if (token?.type === 'block-map' || token?.type === 'block-seq' || token?.type === 'flow-collection') {
+      for (const item of token.items) pending.push([item.key, depth + 1], [item.value, depth + 1]);
+    }
+  }
 }
 
 function isList(value: unknown): value is { items: unknown[] } {
