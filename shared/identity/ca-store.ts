@@ -28,6 +28,8 @@ export interface JwtKeyRecord {
   readonly kid: string;
   readonly publicJwk: webcrypto.JsonWebKey;
   readonly notAfter: string;
+  /** RFC 3339; until then the key is in the bundle but does not sign. Absent: active at once. */
+  readonly activatesAt?: string;
 }
 
 /**

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
-import { ValidationError } from '../model/errors.js';
+import { ValidationError, WeftError } from '../model/errors.js';
 import { PROVIDERS, type Provider } from '../model/specs.js';
 import { createIntermediateCertificate, createRootCertificate } from './ca-certificates.js';
 import type { CaState, CaStore, JwtKeyRecord } from './ca-store.js';
@@ -48,6 +48,10 @@ export interface JwtSigningKey {
   readonly signer: Signer;
 }
 
+async function certificateJwk(cert: x509.X509Certificate): Promise<webcrypto.JsonWebKey> {
+  return webcrypto.subtle.exportKey('jwk', await cert.publicKey.export());
+}
+
 const keyId = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 const unexpired = (now: Date) => (r: { notAfter: string }) => Date.parse(r.notAfter) > now.getTime();
 const lastOf = <T extends { provider?: Provider }>(list: readonly T[], p: Provider) =>
@@ -58,6 +62,8 @@ export class MeshCa {
   readonly #options: MeshCaOptions;
   #state: CaState;
   readonly #certs = new Map<string, x509.X509Certificate>();
+  /** Key ids whose key ring key was checked against the public key on record. */
+  readonly #checked = new Set<string>();
 
   private constructor(options: MeshCaOptions, state: CaState) {
     this.#options = options;
@@ -69,6 +75,7 @@ export class MeshCa {
    * or JWT key) on first start.
    *
    * @throws ValidationError when the stored CA belongs to another trust domain.
+   * @throws WeftError `ERR_INTERNAL` when a key in the key ring is not the one on record.
    */
   static async open(options: MeshCaOptions): Promise<MeshCa> {
     const stored = await options.store.load();
@@ -100,11 +107,25 @@ export class MeshCa {
       if (x509 || jwt) await ca.#rotate(provider, { x509, jwt });
     }
     if (ca.#state !== stored) await options.store.save(ca.#state, stored?.sequence ?? null);
+    // Fail at start-up, not at the first issuance, when the key ring lost a key.
+    const root = ca.root;
+    await ca.#openChecked(ca.#state.root.keyId, () => certificateJwk(root));
+    for (const provider of ca.providers) await Promise.all([ca.issuer(provider), ca.jwtSigningKey(provider)]);
     return ca;
   }
 
   get trustDomain(): string {
     return this.#state.trustDomain;
+  }
+
+  /** Providers this CA was opened for. */
+  get providers(): readonly Provider[] {
+    return this.#options.providers ?? PROVIDERS;
+  }
+
+  /** Lifetime of new intermediates and JWT keys. */
+  get intermediateTtlMs(): number {
+    return this.#options.intermediateTtlMs ?? YEAR_MS;
   }
 
   /** Bumps whenever keys are added; the bundle's `spiffe_sequence`. */
@@ -117,14 +138,14 @@ export class MeshCa {
   }
 
   /** Root first, then every unexpired intermediate, oldest first. */
-  x509Authorities(now = this.#now()): x509.X509Certificate[] {
+  x509Authorities(now = this.now()): x509.X509Certificate[] {
     return [this.#state.root, ...this.#state.intermediates.filter(unexpired(now))].map((r) =>
       this.#cert(r.certPem),
     );
   }
 
   /** Every unexpired JWT-SVID key, oldest first. */
-  jwtAuthorities(now = this.#now()): readonly JwtKeyRecord[] {
+  jwtAuthorities(now = this.now()): readonly JwtKeyRecord[] {
     return this.#state.jwtKeys.filter(unexpired(now));
   }
 
@@ -136,15 +157,25 @@ export class MeshCa {
       provider,
       certificate,
       certPem: record.certPem,
-      signer: await this.#options.keys.open(record.keyId),
+      signer: await this.#openChecked(record.keyId, () => certificateJwk(certificate)),
     };
   }
 
   /** The key that signs `provider`'s JWT-SVIDs now. */
   async jwtSigningKey(provider: Provider): Promise<JwtSigningKey> {
-    const record = this.#require(lastOf(this.#state.jwtKeys, provider), provider);
-    const signer = await this.#options.keys.open(record.keyId);
+    const now = this.now().getTime();
+    const active = this.#state.jwtKeys.filter((k) => !k.activatesAt || Date.parse(k.activatesAt) <= now);
+    const record = this.#require(lastOf(active, provider), provider);
+    const signer = await this.#openChecked(record.keyId, async () => record.publicJwk);
     return { provider, kid: record.kid, notAfter: new Date(record.notAfter), signer };
+  }
+
+  /** A JWT key of `provider` published in the bundle but not yet signing, if any. */
+  pendingJwtKey(provider: Provider): JwtKeyRecord | undefined {
+    const now = this.now().getTime();
+    return this.#state.jwtKeys.findLast(
+      (k) => k.provider === provider && k.activatesAt !== undefined && Date.parse(k.activatesAt) > now,
+    );
   }
 
   /** New intermediate key and certificate for `provider`; the old stay trusted until they expire. */
@@ -152,9 +183,15 @@ export class MeshCa {
     await this.#commit(() => this.#rotate(provider, { x509: true, jwt: false }));
   }
 
-  /** New JWT-SVID key for `provider`; the old one stays in the bundle until it expires. */
-  async rotateJwtKey(provider: Provider): Promise<void> {
-    await this.#commit(() => this.#rotate(provider, { x509: false, jwt: true }));
+  /**
+   * New JWT-SVID key for `provider`; the old one stays in the bundle until it
+   * expires. With `activateInMs`, the new key is published first and signs
+   * only after that delay, so verifiers holding a cached bundle already know
+   * its `kid` (SPIRE's prepared key).
+   */
+  async rotateJwtKey(provider: Provider, options: { activateInMs?: number } = {}): Promise<void> {
+    const activateInMs = options.activateInMs ?? 0;
+    await this.#commit(() => this.#rotate(provider, { x509: false, jwt: true, activateInMs }));
   }
 
   /** Picks up changes another instance saved. */
@@ -173,16 +210,20 @@ export class MeshCa {
     }
   }
 
-  async #rotate(provider: Provider, what: { x509: boolean; jwt: boolean }): Promise<void> {
-    const now = this.#now();
+  async #rotate(
+    provider: Provider,
+    what: { x509: boolean; jwt: boolean; activateInMs?: number },
+  ): Promise<void> {
+    const now = this.now();
     const ttlMs = this.#options.intermediateTtlMs ?? YEAR_MS;
     const trustDomain = this.trustDomain;
     let { intermediates, jwtKeys } = this.#state;
     if (what.x509) {
       const signer = await this.#options.keys.open(keyId(`${provider}-x509`));
+      const root = this.root;
       const issuer = {
-        certificate: this.root,
-        signer: await this.#options.keys.open(this.#state.root.keyId),
+        certificate: root,
+        signer: await this.#openChecked(this.#state.root.keyId, () => certificateJwk(root)),
       };
       const cert = await createIntermediateCertificate({ trustDomain, signer, now, ttlMs, provider, issuer });
       const record = {
@@ -198,12 +239,34 @@ export class MeshCa {
       const publicJwk = await signer.publicKeyJwk();
       const kid = await calculateJwkThumbprint(publicJwk as Parameters<typeof calculateJwkThumbprint>[0]);
       const notAfter = new Date(Math.min(now.getTime() + ttlMs, this.root.notAfter.getTime())).toISOString();
-      jwtKeys = [
-        ...jwtKeys.filter(unexpired(now)),
-        { keyId: signer.keyId, provider, kid, publicJwk, notAfter },
-      ];
+      const activatesAt = what.activateInMs
+        ? new Date(now.getTime() + what.activateInMs).toISOString()
+        : undefined;
+      const record: JwtKeyRecord = { keyId: signer.keyId, provider, kid, publicJwk, notAfter };
+      jwtKeys = [...jwtKeys.filter(unexpired(now)), activatesAt ? { ...record, activatesAt } : record];
     }
     this.#state = { ...this.#state, sequence: this.#state.sequence + 1, intermediates, jwtKeys };
+  }
+
+  /**
+   * Opens a key ring key and checks it is the key on record: a key ring that
+   * lost a key would otherwise hand out a fresh one, and sign certificates
+   * that chain to nothing.
+   */
+  async #openChecked(id: string, expected: () => Promise<webcrypto.JsonWebKey>): Promise<Signer> {
+    const signer = await this.#options.keys.open(id);
+    if (!this.#checked.has(id)) {
+      const [actual, want] = await Promise.all([signer.publicKeyJwk(), expected()]);
+      if (actual.x !== want.x || actual.y !== want.y) {
+        throw new WeftError(
+          'ERR_INTERNAL',
+          500,
+          `key ${id} does not match the CA state; was the key store lost?`,
+        );
+      }
+      this.#checked.add(id);
+    }
+    return signer;
   }
 
   #require<T>(record: T | undefined, provider: Provider): T {
@@ -221,7 +284,8 @@ export class MeshCa {
     return cert;
   }
 
-  #now(): Date {
+  /** The CA's clock (`MeshCaOptions.now`). */
+  now(): Date {
     return (this.#options.now ?? (() => new Date()))();
   }
 }

@@ -1,8 +1,9 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildBundle, parseBundle } from '../../../shared/identity/bundle.js';
 import { MeshCa } from '../../../shared/identity/ca.js';
+import { rotateDue } from '../../../shared/identity/ca-rotation.js';
 import { MemoryCaStore } from '../../../shared/identity/ca-store.js';
 import { FileCaStore } from '../../../shared/identity/file-ca-store.js';
 import { FileKeyRing } from '../../../shared/identity/file-key-signer.js';
@@ -158,5 +159,44 @@ describe('rotation with overlap', async () => {
     });
     await expect(verifier.verify(old.token, audience)).resolves.toMatchObject({ kid: oldKid });
     await expect(verifier.verify(fresh.token, audience)).resolves.toMatchObject({ kid: newKid });
+  });
+});
+
+describe('scheduled rotation', () => {
+  it('rotates intermediates and JWT keys past half-life, publishing the JWT key before it signs', async () => {
+    let now = new Date();
+    const { ca } = await openTestCa({ providers: ['aws'], intermediateTtlMs: 4 * HOUR, now: () => now });
+    expect(await rotateDue(ca)).toEqual({ intermediates: [], jwtKeys: [] });
+    const oldIssuer = (await ca.issuer('aws')).certPem;
+    const oldKid = (await ca.jwtSigningKey('aws')).kid;
+
+    now = new Date(now.getTime() + 2 * HOUR + 60_000);
+    expect(await rotateDue(ca, { jwtActivationDelayMs: 10 * 60_000 })).toEqual({
+      intermediates: ['aws'],
+      jwtKeys: ['aws'],
+    });
+    expect((await ca.issuer('aws')).certPem).not.toBe(oldIssuer);
+    const pending = ca.pendingJwtKey('aws');
+    expect(pending).toBeDefined();
+    expect(ca.jwtAuthorities().map((k) => k.kid)).toEqual([oldKid, pending?.kid]);
+    expect((await ca.jwtSigningKey('aws')).kid).toBe(oldKid);
+    expect(await rotateDue(ca)).toEqual({ intermediates: [], jwtKeys: [] });
+
+    now = new Date(now.getTime() + 11 * 60_000);
+    expect((await ca.jwtSigningKey('aws')).kid).toBe(pending?.kid);
+    expect(ca.pendingJwtKey('aws')).toBeUndefined();
+  });
+
+  it('refuses to start when a key is not the one on record', async () => {
+    const { dataDir } = await openTestCa({ providers: ['aws'] });
+    const keysDir = join(dataDir, 'keys');
+    for (const file of await readdir(keysDir)) if (file.startsWith('aws-x509')) await rm(join(keysDir, file));
+    const reopen = MeshCa.open({
+      trustDomain: TRUST_DOMAIN,
+      store: new FileCaStore(dataDir),
+      keys: new FileKeyRing(dataDir),
+      providers: ['aws'],
+    });
+    await expect(reopen).rejects.toThrow(/does not match/);
   });
 });

@@ -1,0 +1,49 @@
+/**
+ * Scheduled rotation: what a timer (EventBridge Scheduler, Cloud Scheduler,
+ * a timer trigger) calls every few minutes. Intermediates and JWT keys are
+ * replaced once they pass half of their lifetime, so the old key still has
+ * the other half to outlive everything it signed.
+ *
+ * @module
+ */
+import type { Provider } from '../model/specs.js';
+import { DEFAULT_REFRESH_HINT_SECONDS } from './bundle.js';
+import type { MeshCa } from './ca.js';
+
+export interface RotateDueOptions {
+  /**
+   * How long a new JWT key is published before it signs: enough for every
+   * verifier to refetch the bundle. @default twice the bundle refresh hint
+   */
+  readonly jwtActivationDelayMs?: number;
+}
+
+/** What {@link rotateDue} rotated. */
+export interface RotationReport {
+  readonly intermediates: readonly Provider[];
+  readonly jwtKeys: readonly Provider[];
+}
+
+/**
+ * Rotates every intermediate and JWT key of `ca` that is past half-life, by
+ * the CA's clock. Idempotent: a second call right after does nothing.
+ */
+export async function rotateDue(ca: MeshCa, options: RotateDueOptions = {}): Promise<RotationReport> {
+  const now = ca.now().getTime();
+  const half = ca.intermediateTtlMs / 2;
+  const delay = options.jwtActivationDelayMs ?? 2 * DEFAULT_REFRESH_HINT_SECONDS * 1000;
+  const report = { intermediates: [] as Provider[], jwtKeys: [] as Provider[] };
+  for (const provider of ca.providers) {
+    const { certificate } = await ca.issuer(provider);
+    if (certificate.notAfter.getTime() - now < half) {
+      await ca.rotateIntermediate(provider);
+      report.intermediates.push(provider);
+    }
+    const active = await ca.jwtSigningKey(provider);
+    if (active.notAfter.getTime() - now < half && !ca.pendingJwtKey(provider)) {
+      await ca.rotateJwtKey(provider, { activateInMs: delay });
+      report.jwtKeys.push(provider);
+    }
+  }
+  return report;
+}
