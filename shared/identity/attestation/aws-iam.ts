@@ -40,7 +40,7 @@ const proofSchema = z.strictObject({
   url: z.string().max(2048),
   method: z.literal('POST').optional(),
   headers: z
-    .record(z.string().max(64), z.string().max(8192))
+    .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().regex(/^[\t\x20-\x7e]{0,8192}$/))
     .refine((h) => Object.keys(h).length <= 16, 'too many'),
   body: z.string().max(1024),
 });

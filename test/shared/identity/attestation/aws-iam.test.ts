@@ -199,6 +199,11 @@ describe('AwsIamAttestor', async () => {
     };
     await expect(attestor().attest(unsigned, rules)).rejects.toThrow(/must be signed/);
     await expect(attestor().attest({ url: 1 }, rules)).rejects.toThrow(ValidationError);
+    const smuggled = {
+      ...p,
+      headers: { ...p.headers, 'x-amz-date': `${p.headers['x-amz-date']}\r\nHost: evil` },
+    };
+    await expect(attestor().attest(smuggled, rules)).rejects.toThrow(ValidationError);
     expect(sent.length).toBe(before);
   });
 });
