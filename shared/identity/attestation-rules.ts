@@ -88,9 +88,13 @@ export const attestationRulesSchema = z.strictObject({
   azure: z.array(azureRule).max(MAX_RULES).optional(),
 });
 
+/** The parsed `attestation` block of a Mesh spec. */
 export type AttestationRules = z.infer<typeof attestationRulesSchema>;
+/** AWS: an account, optionally one role (by ARN or name). */
 export type AwsAttestationRule = z.infer<typeof awsRule>;
+/** GCP: a project, optionally one service account. */
 export type GcpAttestationRule = z.infer<typeof gcpRule>;
+/** Azure: a tenant, optionally one managed identity. */
 export type AzureAttestationRule = z.infer<typeof azureRule>;
 
 /** Issues for a Mesh-level check: every rule's SPIFFE ID must be in the Mesh's trust domain. */

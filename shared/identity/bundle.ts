@@ -21,6 +21,7 @@ import { toDer, x509 } from './x509.js';
 /** How often agents should refetch the bundle, in seconds. */
 export const DEFAULT_REFRESH_HINT_SECONDS = 300;
 
+/** One JWK of the bundle: an X.509 authority or a JWT-SVID key. */
 export interface BundleKey extends webcrypto.JsonWebKey {
   readonly use: 'x509-svid' | 'jwt-svid';
   /** `x509-svid` keys: exactly one base64 (not base64url) DER certificate. */

@@ -10,6 +10,7 @@ import type { Provider } from '../model/specs.js';
 import { DEFAULT_REFRESH_HINT_SECONDS } from './bundle.js';
 import type { MeshCa } from './ca.js';
 
+/** Options of {@link rotateDue}. */
 export interface RotateDueOptions {
   /**
    * How long a new JWT key is published before it signs: enough for every

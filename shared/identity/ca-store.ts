@@ -47,6 +47,7 @@ export interface CaState {
   readonly jwtKeys: readonly JwtKeyRecord[];
 }
 
+/** Loads and compare-and-sets the {@link CaState}. */
 export interface CaStore {
   /** The stored state, or `undefined` before the first start. */
   load(): Promise<CaState | undefined>;

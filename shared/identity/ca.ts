@@ -18,6 +18,7 @@ import { toPem, x509 } from './x509.js';
 
 const YEAR_MS = 365 * 86_400_000;
 
+/** How {@link MeshCa.open} finds and shapes the CA. */
 export interface MeshCaOptions {
   readonly trustDomain: string;
   readonly store: CaStore;

@@ -15,10 +15,13 @@ import type { ParsedBundle } from './bundle.js';
 import type { MeshCa } from './ca.js';
 import { signCompactJws } from './signer.js';
 
+/** Default JWT-SVID lifetime: 5 minutes. */
 export const JWT_SVID_DEFAULT_TTL_MS = 300_000;
+/** Longest JWT-SVID lifetime: 1 hour. */
 export const JWT_SVID_MAX_TTL_MS = 3_600_000;
 const MAX_TOKEN_CHARS = 8192;
 
+/** Input of {@link issueJwtSvid}. */
 export interface IssueJwtSvidOptions {
   readonly spiffeId: string;
   readonly audience: string;
@@ -30,6 +33,7 @@ export interface IssueJwtSvidOptions {
   readonly now?: Date;
 }
 
+/** An issued JWT-SVID. */
 export interface JwtSvid {
   readonly token: string;
   readonly spiffeId: string;
@@ -69,6 +73,7 @@ export async function issueJwtSvid(ca: MeshCa, options: IssueJwtSvidOptions): Pr
   return { token, spiffeId, expiresAt: new Date(exp * 1000) };
 }
 
+/** Configuration of {@link JwtSvidVerifier}. */
 export interface JwtSvidVerifierOptions {
   readonly bundle: ParsedBundle;
   /** When set, `sub` must be in this trust domain. */

@@ -29,6 +29,7 @@ export interface KeyRing {
 /** Key ids are file names in the embedded key ring: keep them to a safe alphabet. */
 export const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** SHA-256 of `data`, the digest a {@link Signer} signs. */
 export function sha256(data: Uint8Array | string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());
 }

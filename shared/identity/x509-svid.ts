@@ -14,13 +14,15 @@ import { authorityKeyIdentifier } from './ca-certificates.js';
 import { signerCrypto, signerCryptoKey } from './signer.js';
 import { randomSerial, x509 } from './x509.js';
 
-/** Default and longest X.509-SVID lifetime. */
+/** Default X.509-SVID lifetime: 1 hour. */
 export const X509_SVID_DEFAULT_TTL_MS = 3_600_000;
+/** Longest X.509-SVID lifetime: 24 hours. */
 export const X509_SVID_MAX_TTL_MS = 24 * 3_600_000;
 /** Leaves start a little in the past for peers whose clocks run behind. */
 const BACKDATE_MS = 10_000;
 const MAX_CSR_CHARS = 16_384;
 
+/** Input of {@link issueX509Svid}. */
 export interface IssueX509SvidOptions {
   /** PEM PKCS#10 request; only its public key (EC P-256) and self-signature are used. */
   readonly csrPem: string;
@@ -34,6 +36,7 @@ export interface IssueX509SvidOptions {
   readonly now?: Date;
 }
 
+/** An issued X.509-SVID. */
 export interface X509Svid {
   /** `[leafPem, intermediatePem]`: what a TLS peer presents. */
   readonly certChain: readonly [string, string];

@@ -10,6 +10,7 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto);
 
+/** @peculiar/x509, ready to use. */
 export { x509 };
 
 /** A positive, non-zero 128-bit serial number in hex, as RFC 5280 §4.1.2.2 asks. */

@@ -22,6 +22,7 @@ import {
 } from './aws-sts.js';
 import type { ReplayCache } from './replay-cache.js';
 
+/** Configuration of {@link AwsIamAttestor}, fixed at start-up. */
 export interface AwsIamAttestorOptions {
   /** What the agent must sign in `X-Weft-Audience`, e.g. `spiffe://acme.test`. */
   readonly audience: string;

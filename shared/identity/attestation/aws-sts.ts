@@ -56,6 +56,7 @@ export interface SigV4Authorization {
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=[A-Z0-9]{16,128}\/\d{8}\/[a-z0-9-]{1,32}\/([a-z]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]{1,512}), ?Signature=([0-9a-f]{64})$/;
 
+/** Parses a SigV4 `Authorization` header. @throws UnauthenticatedError when it is not one. */
 export function parseSigV4Authorization(header: string | undefined): SigV4Authorization {
   const m = AUTHORIZATION.exec(header ?? '');
   if (!m) throw new UnauthenticatedError('the proof has no AWS SigV4 Authorization header');

@@ -25,6 +25,7 @@ import type { ReplayCache } from './replay-cache.js';
 export const ENTRA_JWKS_URL_TEMPLATE = 'https://login.microsoftonline.com/{tenantId}/discovery/v2.0/keys';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Configuration of {@link AzureMsiAttestor}, fixed at start-up. */
 export interface AzureMsiAttestorOptions {
   /** The resource (app ID URI or client ID) the agent requests its token for. */
   readonly audience: string | readonly string[];

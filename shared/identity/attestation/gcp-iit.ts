@@ -14,9 +14,11 @@ import { type AttestationRules, resolveSpiffeId } from '../attestation-rules.js'
 import { type AttestationResult, type Attestor, jwtRefusal, parseProof, remoteJwks } from './attestor.js';
 import type { ReplayCache } from './replay-cache.js';
 
+/** Where Google publishes the keys that sign instance identity tokens. */
 export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';
 const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
 
+/** Configuration of {@link GcpIitAttestor}, fixed at start-up. */
 export interface GcpIitAttestorOptions {
   /** The audience the agent asked its metadata server for, e.g. `spiffe://acme.test`. */
   readonly audience: string;

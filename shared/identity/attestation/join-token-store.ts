@@ -13,6 +13,7 @@ export interface JoinTokenEntry {
   readonly expiresAt: number;
 }
 
+/** Stores join-token hashes; see the module comment. */
 export interface JoinTokenStore {
   /** Records a token hash (base64url SHA-256). */
   put(hash: string, entry: JoinTokenEntry): Promise<void>;

@@ -14,6 +14,7 @@ import { type AttestationRules, isMeshIdentity } from '../attestation-rules.js';
 import { type AttestationResult, type Attestor, parseProof } from './attestor.js';
 import type { JoinTokenStore } from './join-token-store.js';
 
+/** Join tokens live 10 minutes unless asked otherwise. */
 export const JOIN_TOKEN_DEFAULT_TTL_MS = 600_000;
 const DEFAULT_MAX_TTL_MS = 3_600_000;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -23,6 +24,7 @@ export function hashJoinToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
+/** Input of {@link createJoinToken}. */
 export interface CreateJoinTokenOptions {
   readonly store: JoinTokenStore;
   readonly rules: AttestationRules;

@@ -7,6 +7,7 @@
  */
 import { RateLimitedError } from '../../model/errors.js';
 
+/** The answer of {@link FixedWindowRateLimiter.check}. */
 export interface RateLimitDecision {
   readonly allowed: boolean;
   readonly remaining: number;
@@ -14,6 +15,7 @@ export interface RateLimitDecision {
   readonly retryAfterMs: number;
 }
 
+/** Configuration of {@link FixedWindowRateLimiter}. */
 export interface FixedWindowRateLimiterOptions {
   /** Requests allowed per source and window. */
   readonly limit: number;

@@ -8,6 +8,7 @@
  */
 import { UnavailableError } from '../../model/errors.js';
 
+/** Remembers used proofs; see the module comment. */
 export interface ReplayCache {
   /**
    * Records `key` until `expiresAt` (epoch ms), atomically.
@@ -17,6 +18,7 @@ export interface ReplayCache {
   claim(key: string, expiresAt: number): Promise<boolean>;
 }
 
+/** Configuration of {@link MemoryReplayCache}. */
 export interface MemoryReplayCacheOptions {
   /** @default 100_000 */
   readonly maxEntries?: number;
