@@ -126,11 +126,10 @@ export class AzureTableStateStore implements StateStore {
       new ConflictError(
         `${formatKey(key)} is at version ${current ?? '(none)'}, expected ${expected}`,
         current,
-        {
-          cause,
-        },
+        { cause },
       );
-    // Only an insert needs no read: the service refuses it over any entity, tombstones included.
+    // Inserts and unconditional writes need no read: the service refuses an
+    // insert over any entity, tombstones included.
     const current = ifVersion === undefined ? undefined : await this.read(key);
     if (current) {
       const ok = ifVersion === null ? current.deleted === true : current.version === ifVersion;
