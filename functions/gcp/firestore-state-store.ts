@@ -1,0 +1,162 @@
+/**
+ * The `StateStore` on Firestore (Native mode): one collection, compare-and-set
+ * through write preconditions, no transactions, so it needs nothing any
+ * other cloud lacks. Document layout: `firestore-document.ts`; the slice of
+ * the SDK it calls: `firestore-client.ts`.
+ *
+ * @module
+ */
+import { ConflictError } from '../../shared/model/errors.js';
+import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
+import { matchesSelector } from '../../shared/state/label-selector.js';
+import type {
+  ListOptions,
+  PutOptions,
+  StateStore,
+  StoredRecord,
+  WriteStamp,
+} from '../../shared/state/state-store.js';
+import type {
+  FirestoreClient,
+  FirestoreCollection,
+  FirestoreQuery,
+  FirestoreSnapshot,
+} from './firestore-client.js';
+import { documentId, fromDocument, toDocument } from './firestore-document.js';
+import { isLostRace, toStoreError } from './firestore-errors.js';
+
+export type { FirestoreClient } from './firestore-client.js';
+
+export interface FirestoreStateStoreOptions {
+  /** A `Firestore` client (anything with its shape: see {@link FirestoreClient}). */
+  readonly firestore: FirestoreClient;
+  /** The collection holding every record; the store owns every document in it. @default 'weft-state' */
+  readonly collection?: string;
+}
+
+/**
+ * Desired mesh state in one Firestore collection. Reads are strongly
+ * consistent (Firestore's always are), which a compare-and-set needs.
+ *
+ * A conditional write reads the document, checks its `version`, and writes
+ * with `update(fields, { lastUpdateTime })` of that read: a writer that
+ * slipped in between moved the update time, so Firestore refuses the write
+ * (`FAILED_PRECONDITION`) as it should. Creating uses `create()`, which
+ * refuses an existing document (`ALREADY_EXISTS`). Failures come out as core
+ * errors: `ConflictError` (with `cause` and the current version),
+ * `UnavailableError` for network, quota, credentials or a missing database,
+ * `PayloadTooLargeError` for a document over 1 MiB.
+ *
+ * @example
+ * const store = new FirestoreStateStore({ firestore: new Firestore() });
+ */
+export class FirestoreStateStore implements StateStore {
+  private readonly records: FirestoreCollection;
+  private readonly collection: string;
+
+  constructor(options: FirestoreStateStoreOptions) {
+    const { firestore, collection = 'weft-state' } = options;
+    if (!firestore) throw new TypeError('FirestoreStateStore needs a Firestore client');
+    if (
+      !/^[^/]+$/.test(collection) ||
+      /^__.*__$/.test(collection) ||
+      collection === '.' ||
+      collection === '..'
+    )
+      throw new TypeError(
+        `FirestoreStateStore needs a top-level collection id, got ${JSON.stringify(collection)}`,
+      );
+    this.records = firestore.collection(collection);
+    this.collection = collection;
+  }
+
+  async get(key: ResourceKey): Promise<StoredRecord | undefined> {
+    const snapshot = await this.read(key);
+    const data = snapshot.exists ? snapshot.data() : undefined;
+    return data && fromDocument(data);
+  }
+
+  async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
+    if (record.resource === null)
+      throw new TypeError('put() takes a live record; use delete() for tombstones');
+    await this.write(record, options);
+  }
+
+  async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
+    const { version, origin, updatedAt } = write;
+    await this.write({ key, version, origin, updatedAt, resource: null }, options);
+  }
+
+  /** Equality filters only, which Firestore serves from its automatic single-field indexes. */
+  async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
+    let query = this.records.where('kind', '==', kind).where('deleted', '==', false);
+    if (options.namespace !== undefined) query = query.where('namespace', '==', options.namespace);
+    const records = await this.query(query);
+    return records
+      .filter((r) => matchesSelector(options.selector ?? [], r.resource?.metadata.labels))
+      .sort((a, b) => byCodeUnit(a.key.namespace, b.key.namespace) || byCodeUnit(a.key.name, b.key.name));
+  }
+
+  /** Versions are ASCII, so Firestore's order of strings (by UTF-8 bytes) is HLC order. */
+  async changedSince(version: string | undefined): Promise<StoredRecord[]> {
+    const since = version === undefined ? this.records : this.records.where('version', '>', version);
+    return this.query(since.orderBy('version'));
+  }
+
+  private async read(key: ResourceKey): Promise<FirestoreSnapshot> {
+    try {
+      return await this.records.doc(documentId(key)).get();
+    } catch (error) {
+      throw toStoreError(error, this.collection);
+    }
+  }
+
+  private async query(query: FirestoreQuery): Promise<StoredRecord[]> {
+    try {
+      const { docs } = await query.get();
+      return docs.map((d) => fromDocument(d.data() ?? {}));
+    } catch (error) {
+      throw toStoreError(error, this.collection);
+    }
+  }
+
+  private async write(record: StoredRecord, { ifVersion, ifAbsent }: PutOptions): Promise<void> {
+    if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
+    const { key } = record;
+    const expected = ifAbsent ? '(nothing stored)' : (ifVersion ?? '(absent)');
+    const conflict = (current: string | undefined, cause?: unknown) =>
+      new ConflictError(
+        `${formatKey(key)} is at version ${current ?? '(none)'}, expected ${expected}`,
+        current,
+        { cause },
+      );
+    // Creates and unconditional writes need no read: Firestore refuses a create
+    // over any document, tombstones included.
+    const snapshot = ifVersion === undefined ? undefined : await this.read(key);
+    const current = snapshot?.exists ? snapshot.data() : undefined;
+    if (current) {
+      const ok = ifVersion === null ? current.deleted === true : current.version === ifVersion;
+      if (!ok) throw conflict(typeof current.version === 'string' ? current.version : undefined);
+    } else if (typeof ifVersion === 'string') {
+      throw conflict(undefined);
+    }
+    const ref = this.records.doc(documentId(key));
+    const fields = toDocument(record);
+    try {
+      if (current) {
+        const lastUpdateTime = snapshot?.updateTime;
+        if (!lastUpdateTime) throw new Error(`Firestore returned ${formatKey(key)} without an updateTime`);
+        await ref.update(fields, { lastUpdateTime });
+      } else if (ifAbsent || ifVersion === null) await ref.create(fields);
+      else await ref.set(fields);
+    } catch (error) {
+      if (!isLostRace(error)) throw toStoreError(error, this.collection);
+      // Someone wrote in between: read what won, as a hint (it may move on again).
+      throw conflict((await this.get(key))?.version, error);
+    }
+  }
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
