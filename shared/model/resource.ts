@@ -5,6 +5,9 @@
  * @module
  */
 import { z } from 'zod';
+import { JOIN_TOKEN_MAX_TTL_MS } from '../identity/attestation/join-token.js';
+import { checkRulesTrustDomain } from '../identity/attestation-rules.js';
+import { parseDuration } from './duration.js';
 import { type FieldIssue, ValidationError } from './errors.js';
 import { API_VERSION, DEFAULT_NAMESPACE, KIND_INFO, KINDS, type Kind, type ResourceKey } from './kinds.js';
 import { LABEL_KEY, LABEL_VALUE } from './names.js';
@@ -154,11 +157,28 @@ function crossFieldIssues(kind: Kind, spec: unknown): FieldIssue[] {
       });
     });
   }
+  if (kind === 'Mesh') issues.push(...meshIssues(spec as SpecOf<'Mesh'>));
   if (kind === 'AccessPolicy') {
     const policy = spec as SpecOf<'AccessPolicy'>;
     policy.rules.forEach((rule, r) => {
       issues.push(...headerIssues(rule.headers, `/spec/rules/${r}/headers`));
     });
+  }
+  return issues;
+}
+
+function meshIssues(mesh: SpecOf<'Mesh'>): FieldIssue[] {
+  if (!mesh.attestation) return [];
+  const issues = checkRulesTrustDomain(mesh.attestation, mesh.trustDomain);
+  const maxTtl = mesh.attestation.joinToken?.maxTtl;
+  if (maxTtl !== undefined) {
+    const ms = parseDuration(maxTtl);
+    if (ms < 1000 || ms > JOIN_TOKEN_MAX_TTL_MS) {
+      issues.push({
+        pointer: '/spec/attestation/joinToken/maxTtl',
+        detail: 'must be between 1s and 24h',
+      });
+    }
   }
   return issues;
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from 'zod';
+import { attestationRulesSchema } from '../identity/attestation-rules.js';
 import { isDuration } from './duration.js';
 import { DNS1123_LABEL, isIdentityPattern, TRUST_DOMAIN } from './names.js';
 
@@ -76,6 +77,11 @@ export const meshSpec = z.strictObject({
     })
     .optional()
     .describe('The OIDC issuer whose tokens operators bring.'),
+  attestation: attestationRulesSchema
+    .optional()
+    .describe(
+      'How agents prove where they run, and which SPIFFE ID each proof earns. Absent: nobody attests.',
+    ),
 });
 
 export const environmentSpec = z.strictObject({

@@ -83,6 +83,51 @@ const ipAddress = fc.oneof(
   fc.ipV6().filter((a) => a.length <= 45),
 );
 
+/** Gateway and Service paths, the only identities attestation rules may grant. */
+const meshIdentityPath = fc.oneof(
+  fc.tuple(dnsLabel, dnsLabel).map(([env, gw]) => `/gw/${env}/${gw}`),
+  fc.tuple(dnsLabel, dnsLabel).map(([ns, svc]) => `/ns/${ns}/svc/${svc}`),
+);
+const accountId = fc.stringMatching(/^\d{12}$/);
+const iamName = fc.stringMatching(/^[\w+=,.@-]{1,64}$/);
+const awsRule = fc.oneof(
+  record({ accountId, roleName: opt(iamName), path: meshIdentityPath }),
+  fc.record({ accountId, role: iamName, path: meshIdentityPath }).map(({ accountId, role, path }) => ({
+    accountId,
+    roleArn: `arn:aws:iam::${accountId}:role/${role}`,
+    path,
+  })),
+);
+const projectId = fc.stringMatching(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
+const gcpRule = fc
+  .record({ projectId, sa: opt(fc.stringMatching(/^[a-z][a-z0-9-]{5,29}$/)), path: meshIdentityPath })
+  .map(({ projectId, sa, path }) =>
+    compact({ projectId, serviceAccount: sa && `${sa}@${projectId}.iam.gserviceaccount.com`, path }),
+  );
+const azureRule = record({ tenantId: fc.uuid(), objectId: opt(fc.uuid()), path: meshIdentityPath });
+/** Rules whose `path` becomes a SPIFFE ID once the Mesh's trust domain is known. */
+const attestationTemplate = record({
+  joinToken: opt(record({ maxTtl: opt(fc.integer({ min: 1, max: 1440 }).map((m) => `${m}m`)) })),
+  aws: opt(fc.array(awsRule, { maxLength: 3 })),
+  gcp: opt(fc.array(gcpRule, { maxLength: 3 })),
+  azure: opt(fc.array(azureRule, { maxLength: 3 })),
+});
+
+/** Rule SPIFFE IDs must be in the Mesh's own trust domain. */
+function inTrustDomain(template: Record<string, unknown>, trustDomain: string): Record<string, unknown> {
+  const withIds = (rules: unknown) =>
+    (rules as { path: string }[] | undefined)?.map(({ path, ...rule }) => ({
+      ...rule,
+      spiffeId: `spiffe://${trustDomain}${path}`,
+    }));
+  return compact({
+    ...template,
+    aws: withIds(template.aws),
+    gcp: withIds(template.gcp),
+    azure: withIds(template.azure),
+  });
+}
+
 const meshSpec = record({
   trustDomain: fc.stringMatching(/^[a-z0-9._-]{1,40}$/),
   meshDomain: opt(fc.domain().filter((d) => d.length <= 253)),
@@ -98,7 +143,15 @@ const meshSpec = record({
       roleClaim: opt(fc.string({ minLength: 1, maxLength: 20 })),
     }),
   ),
-});
+  attestation: opt(attestationTemplate),
+}).map((spec) =>
+  spec.attestation
+    ? {
+        ...spec,
+        attestation: inTrustDomain(spec.attestation as Record<string, unknown>, spec.trustDomain as string),
+      }
+    : spec,
+);
 
 const environmentSpec = record({
   provider: fc.constantFrom('aws', 'gcp', 'azure', 'onprem', 'local'),

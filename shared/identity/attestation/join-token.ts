@@ -16,6 +16,8 @@ import type { JoinTokenStore } from './join-token-store.js';
 
 /** Join tokens live 10 minutes unless asked otherwise. */
 export const JOIN_TOKEN_DEFAULT_TTL_MS = 600_000;
+/** No Mesh may let a join token live longer than a day: it is a bearer secret in transit. */
+export const JOIN_TOKEN_MAX_TTL_MS = 24 * 3_600_000;
 const DEFAULT_MAX_TTL_MS = 3_600_000;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -30,7 +32,7 @@ export interface CreateJoinTokenOptions {
   readonly rules: AttestationRules;
   /** The Gateway or Service SPIFFE ID the token grants. */
   readonly spiffeId: string;
-  /** @default 10 minutes; at most the Mesh's `joinToken.maxTtl` (default 1 hour) */
+  /** @default 10 minutes; at most the Mesh's `joinToken.maxTtl` (default 1 hour, never over 24 hours) */
   readonly ttlMs?: number;
   /** @default Date.now() */
   readonly now?: number;
@@ -52,7 +54,10 @@ export async function createJoinToken(
       { pointer: '/spiffeId', detail: spiffeId },
     ]);
   }
-  const maxTtlMs = rules.joinToken.maxTtl ? parseDuration(rules.joinToken.maxTtl) : DEFAULT_MAX_TTL_MS;
+  const maxTtlMs = Math.min(
+    rules.joinToken.maxTtl ? parseDuration(rules.joinToken.maxTtl) : DEFAULT_MAX_TTL_MS,
+    JOIN_TOKEN_MAX_TTL_MS,
+  );
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1000 || ttlMs > maxTtlMs) {
     throw new ValidationError(`ttl must be between 1 second and ${maxTtlMs / 1000} seconds`, [
       { pointer: '/ttl', detail: `${ttlMs} ms` },

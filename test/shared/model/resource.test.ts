@@ -79,6 +79,24 @@ describe('parseResource', () => {
     }
   });
 
+  it('takes attestation rules in a Mesh, each SPIFFE ID in its trust domain, join tokens at most a day', () => {
+    const mesh = (attestation: unknown) => doc('Mesh', { trustDomain: 'acme.test', attestation });
+    const gw = 'spiffe://acme.test/gw/aws-us/gw-1';
+    expect(
+      issues(mesh({ joinToken: { maxTtl: '24h' }, aws: [{ accountId: '123456789012', spiffeId: gw }] })),
+    ).toEqual([]);
+    expect(
+      issues(mesh({ gcp: [{ projectId: 'acme-prod', spiffeId: 'spiffe://other.test/gw/a/b' }] })),
+    ).toEqual(['/spec/attestation/gcp/0/spiffeId: must be in trust domain acme.test']);
+    expect(issues(mesh({ joinToken: { maxTtl: '25h' } }))).toEqual([
+      '/spec/attestation/joinToken/maxTtl: must be between 1s and 24h',
+    ]);
+    expect(issues(mesh({ joinToken: { maxTtl: '0s' } }))).toHaveLength(1);
+    expect(issues(mesh({ aws: [{ accountId: '1', spiffeId: gw }] }))[0]).toMatch(
+      /^\/spec\/attestation\/aws\/0\/accountId/,
+    );
+  });
+
   it('needs backend weights with a positive sum, each environment once', () => {
     expect(
       issues(
