@@ -1,0 +1,137 @@
+/**
+ * Runs the real `weft` executable as child processes, the way an operator
+ * does: one-shot commands, and `weft serve` / `weft up` kept running until a
+ * test stops them. Every long-running child is tracked so `afterAll` can
+ * make sure none outlives the suite.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+export const WEFT_BIN = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
+export const DEMO_MESH = fileURLToPath(new URL('../../examples/demo-mesh.yaml', import.meta.url));
+
+export interface WeftResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunOptions {
+  readonly env?: Record<string, string>;
+  readonly input?: string;
+  readonly cwd?: string;
+}
+
+/** The environment a child gets: this one without any WEFT_* that would leak in. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('WEFT_')) delete env[name];
+  return { ...env, ...extra };
+}
+
+/** Runs `weft ...args` to completion. */
+export function runWeft(args: readonly string[], options: RunOptions = {}): Promise<WeftResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WEFT_BIN, ...args], {
+      cwd: options.cwd ?? tmpdir(),
+      env: childEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Non-empty lines of some output. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+const running = new Set<ChildProcess>();
+
+/** A `weft serve` or `weft up` that printed its summary and is serving. */
+export interface RunningWeft {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** The admin token as the summary showed it. */
+  readonly token: string;
+  /** stdout so far (the summary, then whatever follows). */
+  stdout(): string;
+  stderr(): string;
+  /** Sends `signal` and resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts `weft <command> ...args` and resolves once its summary is out
+ * (the line with `Ctrl-C` ends it).
+ */
+export function startWeft(
+  command: 'serve' | 'up',
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunningWeft> {
+  const child = spawn(process.execPath, [WEFT_BIN, command, ...args], {
+    cwd: options.cwd ?? tmpdir(),
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`weft ${command} did not start:\n${stdout}\n${stderr}`)),
+      45_000,
+    );
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d;
+      if (!stdout.includes('Ctrl-C')) return;
+      clearTimeout(timer);
+      const url = /https?:\/\/[^\s/]+/.exec(stdout)?.[0];
+      const token = /admin token\s+(\S+)/.exec(stdout)?.[1];
+      if (!url || !token) return reject(new Error(`no URL or token in:\n${stdout}`));
+      resolve({
+        child,
+        url,
+        token,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        stop: (signal = 'SIGINT') => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`weft ${command} exited with ${code} before it was ready:\n${stdout}\n${stderr}`));
+    });
+  });
+}
+
+/** Kills whatever `startWeft` started and is still running. For `afterAll`. */
+export async function killAll(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
