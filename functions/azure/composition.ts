@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { TableClient } from '@azure/data-tables';
 import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
 import {
@@ -19,12 +20,22 @@ import {
 } from '../../shared/api/startup.js';
 import type { Api } from '../../shared/api/types.js';
 import { HybridLogicalClock } from '../../shared/state/hlc.js';
+import { AzureTableStateStore } from './table-state-store.js';
 
 /**
- * The stores `WEFT_STATE_BACKEND` may select. The Azure Tables adapter joins as
- * one line: `tables: (config) => new AzureTablesStateStore({ ... }),`.
+ * The stores `WEFT_STATE_BACKEND` may select. Azure Tables (the default) reads
+ * `WEFT_TABLES_CONNECTION_STRING` (or the Functions host's
+ * `AzureWebJobsStorage`) and `WEFT_TABLE_NAME` (default `weftstate`).
  */
-export const AZURE_STATE_BACKENDS: Readonly<Record<string, StateStoreFactory>> = {};
+export const AZURE_STATE_BACKENDS: Readonly<Record<string, StateStoreFactory>> = {
+  tables: (config) => {
+    const connection =
+      config.optional('WEFT_TABLES_CONNECTION_STRING') ??
+      config.require('AzureWebJobsStorage', 'is not set (nor WEFT_TABLES_CONNECTION_STRING)');
+    const table = config.optional('WEFT_TABLE_NAME') ?? 'weftstate';
+    return new AzureTableStateStore({ client: TableClient.fromConnectionString(connection, table) });
+  },
+};
 
 export interface AzureCompositionOptions {
   /** @default the backend `WEFT_STATE_BACKEND` selects (default `tables`) from {@link AZURE_STATE_BACKENDS} */

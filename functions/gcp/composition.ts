@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Firestore } from '@google-cloud/firestore';
 import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
 import {
@@ -19,12 +20,19 @@ import {
 } from '../../shared/api/startup.js';
 import type { Api } from '../../shared/api/types.js';
 import { HybridLogicalClock } from '../../shared/state/hlc.js';
+import { FirestoreStateStore } from './firestore-state-store.js';
 
 /**
- * The stores `WEFT_STATE_BACKEND` may select. The Firestore adapter joins as
- * one line: `firestore: (config) => new FirestoreStateStore({ ... }),`.
+ * The stores `WEFT_STATE_BACKEND` may select. Firestore (the default) uses the
+ * function's own project and credentials; `WEFT_FIRESTORE_COLLECTION` names
+ * the collection (default `weft-state`).
  */
-export const GCP_STATE_BACKENDS: Readonly<Record<string, StateStoreFactory>> = {};
+export const GCP_STATE_BACKENDS: Readonly<Record<string, StateStoreFactory>> = {
+  firestore: (config) => {
+    const collection = config.optional('WEFT_FIRESTORE_COLLECTION');
+    return new FirestoreStateStore({ firestore: new Firestore(), ...(collection && { collection }) });
+  },
+};
 
 export interface GcpCompositionOptions {
   /** @default the backend `WEFT_STATE_BACKEND` selects (default `firestore`) from {@link GCP_STATE_BACKENDS} */

@@ -82,10 +82,22 @@ describe('createAzureApiHandler', () => {
 });
 
 describe('composeAzureApi', () => {
-  it('says, by default, that WEFT_STATE_BACKEND selects a store this build lacks', async () => {
+  it('needs a Tables connection string for its default store, and names it', async () => {
     const { env } = await createTestOperators();
     expect(() => composeAzureApi(env)).toThrow(
-      /WEFT_STATE_BACKEND selects the state store \(default tables\)/,
+      /AzureWebJobsStorage is not set \(nor WEFT_TABLES_CONNECTION_STRING\)/,
     );
+  });
+
+  it('composes over Azure Tables without any I/O', async () => {
+    const { env } = await createTestOperators();
+    const connection =
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;';
+    expect(typeof composeAzureApi({ ...env, WEFT_TABLES_CONNECTION_STRING: connection })).toBe('function');
+  });
+
+  it('refuses a backend it does not have', async () => {
+    const { env } = await createTestOperators();
+    expect(() => composeAzureApi({ ...env, WEFT_STATE_BACKEND: 'cosmos' })).toThrow(/WEFT_STATE_BACKEND/);
   });
 });
