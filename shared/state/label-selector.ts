@@ -26,7 +26,8 @@ export function parseLabelSelector(text: string): LabelSelector {
   const terms = splitTerms(text);
   return terms.map((term) => {
     const m = TERM.exec(term);
-    if (!m) throw invalid(`cannot read "${term.trim()}"; write key=value, key!=value, key in (a,b), key or !key`);
+    if (!m)
+      throw invalid(`cannot read "${term.trim()}"; write key=value, key!=value, key in (a,b), key or !key`);
     const [, not, key, eqOp, eqValue, setOp, setValues] = m;
     checkKey(key!);
     if (not) {
@@ -48,7 +49,10 @@ export function parseLabelSelector(text: string): LabelSelector {
 }
 
 /** Does a resource with these labels satisfy the selector? */
-export function matchesSelector(selector: LabelSelector, labels: Readonly<Record<string, string>> = {}): boolean {
+export function matchesSelector(
+  selector: LabelSelector,
+  labels: Readonly<Record<string, string>> = {},
+): boolean {
   return selector.every((r) => {
     const has = Object.hasOwn(labels, r.key);
     const value = labels[r.key];
