@@ -3,7 +3,13 @@
  *
  * @module
  */
-import { MethodNotAllowedError, UnauthenticatedError, ValidationError, WeftError } from '../model/errors.js';
+import {
+  MethodNotAllowedError,
+  RateLimitedError,
+  UnauthenticatedError,
+  ValidationError,
+  WeftError,
+} from '../model/errors.js';
 import type { ApiResponse } from './types.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -51,6 +57,8 @@ export function problemResponse(error: unknown, instance?: string): ApiResponse 
   };
   if (error instanceof UnauthenticatedError) headers['www-authenticate'] = 'Bearer realm="weft"';
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
+  if (error instanceof RateLimitedError && error.retryAfterSeconds !== undefined)
+    headers['retry-after'] = String(error.retryAfterSeconds);
   return { status: problem.status, headers, body: `${JSON.stringify(problem, null, 2)}\n` };
 }
 

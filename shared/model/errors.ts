@@ -129,9 +129,13 @@ export class MethodNotAllowedError extends WeftError {
 }
 
 export class RateLimitedError extends WeftError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Whole seconds until the caller may try again; the edge sends it as `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super('ERR_RATE_LIMITED', 429, message, options);
     this.name = 'RateLimitedError';
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

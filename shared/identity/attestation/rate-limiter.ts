@@ -66,9 +66,10 @@ export class FixedWindowRateLimiter {
   take(source: string): void {
     const decision = this.check(source);
     if (!decision.allowed) {
-      throw new RateLimitedError(
-        `too many attestation attempts; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`,
-      );
+      const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+      throw new RateLimitedError(`too many attestation attempts; retry in ${retryAfterSeconds} s`, {
+        retryAfterSeconds,
+      });
     }
   }
 }

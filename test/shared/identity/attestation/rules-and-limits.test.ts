@@ -101,6 +101,7 @@ describe('FixedWindowRateLimiter', () => {
     const limiter = new FixedWindowRateLimiter({ limit: 3, windowMs: 60_000, now: () => now });
     for (let i = 0; i < 3; i++) limiter.take('10.0.0.1');
     expect(() => limiter.take('10.0.0.1')).toThrow(RateLimitedError);
+    expect(() => limiter.take('10.0.0.1')).toThrow(expect.objectContaining({ retryAfterSeconds: 20 }));
     expect(limiter.check('10.0.0.1')).toMatchObject({ allowed: false, remaining: 0, retryAfterMs: 20_000 });
     limiter.take('10.0.0.2');
     now += 20_000;
