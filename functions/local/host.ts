@@ -69,7 +69,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     ...(options.logger && { logger: options.logger }),
   });
   const server = createServer(nodeListener(api));
-  await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  try {
+    await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  } catch (error) {
+    // Release the store's files, or the next start finds the directory locked.
+    await embedded?.close();
+    throw error;
+  }
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
 

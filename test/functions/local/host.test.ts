@@ -71,4 +71,18 @@ describe('startLocalHost', () => {
       await second.close();
     }
   });
+
+  it('releases its store when the port is taken, so the next start works', async () => {
+    const first = await startLocalHost({ dataDir, logger: SILENT });
+    const port = Number(new URL(first.url).port);
+    const other = await mkdtemp(join(tmpdir(), 'weft-host-busy-'));
+    try {
+      await expect(startLocalHost({ dataDir: other, port, logger: SILENT })).rejects.toThrow(/EADDRINUSE/);
+      const again = await startLocalHost({ dataDir: other, logger: SILENT });
+      await again.close();
+    } finally {
+      await first.close();
+      await rm(other, { recursive: true, force: true });
+    }
+  });
 });
