@@ -61,7 +61,12 @@ export function compileSnapshots(
  * changed. Returns exactly what {@link compileSnapshots} would for `state`
  * and `previous.snapshots`, provided `state` differs from the state
  * `previous` was compiled from only at `changedKeys` (keys that did not
- * change are harmless) and, maybe, in its bundle.
+ * change are harmless) and, maybe, in its bundle. A `previous` without
+ * sections (a cold start holding only stored snapshots) compiles in full.
+ *
+ * A warm instance that keeps its last result must name every key written
+ * since, not only the event's: another instance may have compiled changes in
+ * between. When unsure, a full compile is always right.
  */
 export function compileIncremental(
   state: MeshState,
