@@ -4,8 +4,9 @@
  * @module
  */
 import { benchApi } from './api.js';
+import { benchCompile } from './compile.js';
 
-const BENCHES: Record<string, () => Promise<void>> = { api: benchApi };
+const BENCHES: Record<string, () => Promise<void>> = { api: benchApi, compile: benchCompile };
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
