@@ -11,6 +11,8 @@ import type { HybridLogicalClock } from '../state/hlc.js';
 import { parseLabelSelector } from '../state/label-selector.js';
 import type { StateStore, StoredRecord } from '../state/state-store.js';
 import { bodyFormat, parseMany, parseOne } from './body.js';
+import { IDENTITY_PATHS, routeIdentity } from './identity-routes.js';
+import type { IdentityService } from './identity-service.js';
 import { openApiDocument } from './openapi.js';
 import { type Authenticator, type Operator, requireAdmin } from './operator-auth.js';
 import { problemResponse } from './problem.js';
@@ -29,6 +31,11 @@ export interface ApiOptions {
   readonly hlc: HybridLogicalClock;
   readonly authenticate: Authenticator;
   readonly logger?: ApiLogger;
+  /**
+   * Workload identity (`/v1/bundle`, `/v1/join-tokens`, `/v1/attest`,
+   * `/v1/svid/*`). @default none: those paths answer 404, saying so
+   */
+  readonly identity?: IdentityService;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -55,6 +62,9 @@ export function createApi(options: ApiOptions): Api {
     if (req.path === '/healthz') return only(method, ['GET', 'HEAD'], () => json(200, { status: 'ok' }));
     if (req.path === '/v1/openapi.json')
       return only(method, ['GET', 'HEAD'], () => json(200, openApiDocument()));
+    if (IDENTITY_PATHS.has(req.path)) {
+      return routeIdentity(req, { identity: options.identity, authenticate: options.authenticate, logger });
+    }
     if (parts[0] !== 'v1' || parts.length < 2) throw new NotFoundError(`no such endpoint: ${req.path}`);
     const operator = await options.authenticate(req.headers.authorization);
 

@@ -105,8 +105,14 @@ export async function issueX509Svid(ca: MeshCa, options: IssueX509SvidOptions): 
   return { certChain: [`${leaf.toString('pem')}\n`, issuer.certPem], expiresAt: leaf.notAfter, spiffeId };
 }
 
-/** The CSR's public key, once its self-signature proves possession of the private key. */
-async function readCsrKey(csrPem: string): Promise<x509.PublicKey> {
+/**
+ * The CSR's public key, once its self-signature proves possession of the
+ * private key. Callers that spend something before issuing (a one-time join
+ * token) check the CSR with it first.
+ *
+ * @throws ValidationError (pointer `/csr`) for a CSR {@link issueX509Svid} would refuse.
+ */
+export async function readCsrKey(csrPem: string): Promise<x509.PublicKey> {
   const bad = (detail: string, cause?: unknown) =>
     new ValidationError(`bad CSR: ${detail}`, [{ pointer: '/csr', detail }], { cause });
   if (typeof csrPem !== 'string' || csrPem.length > MAX_CSR_CHARS) throw bad('missing or longer than 16 KiB');

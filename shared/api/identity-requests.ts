@@ -1,0 +1,97 @@
+/**
+ * The bodies of the identity endpoints, as zod schemas (which the OpenAPI
+ * document reuses), and reading them: JSON only, at most 64 KiB, parsed
+ * before anything else happens.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { isDuration } from '../model/duration.js';
+import {
+  MalformedError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../model/errors.js';
+import { toFieldIssues } from '../model/resource.js';
+import { bodyFormat } from './body.js';
+
+/** Largest identity request body: a CSR, a proof with its chain, or a cloud token fit easily. */
+export const MAX_IDENTITY_BODY_BYTES = 64 * 1024;
+/** Largest CSR: a P-256 request is under 1 KiB. */
+export const MAX_CSR_CHARS = 8 * 1024;
+
+const csr = z.string().min(1).max(MAX_CSR_CHARS, 'a CSR is at most 8 KiB').describe('PEM PKCS#10, EC P-256');
+const audience = z.string().min(1).max(512);
+const proof = z
+  .string()
+  .min(1)
+  .max(16_384)
+  .describe('Compact JWS by the current X.509-SVID key; see the README, Identity');
+
+export const joinTokenRequestSchema = z.strictObject({
+  spiffeId: z.string().max(2048).describe('A Gateway or Service SPIFFE ID in the mesh trust domain'),
+  ttl: z
+    .string()
+    .refine(isDuration, 'must be a duration such as 10m')
+    .optional()
+    .describe("Default 10m; at most the Mesh's attestation.joinToken.maxTtl (default 1h)"),
+});
+
+export const ATTESTATION_TYPES = ['join_token', 'aws_iam', 'gcp_iit', 'azure_msi'] as const;
+
+export const attestRequestSchema = z.strictObject({
+  attestation: z
+    .looseObject({ type: z.enum(ATTESTATION_TYPES) })
+    .describe(
+      "`type` and that method's proof: join_token {token}; aws_iam {url, headers, body}; gcp_iit and azure_msi {token}",
+    ),
+  csr,
+  audience: audience.optional().describe('Of the JWT-SVID. Default: spiffe://<td>/gateways'),
+});
+
+export const renewX509RequestSchema = z.strictObject({
+  csr: csr.describe('The new key; the proof binds its SHA-256 (csr_sha256)'),
+  proof,
+});
+
+export const jwtSvidRequestSchema = z.strictObject({
+  audience: audience.optional().describe('Default: spiffe://<td>/gateways; the proof binds it (audience)'),
+  proof,
+});
+
+export type JoinTokenRequest = z.infer<typeof joinTokenRequestSchema>;
+export type AttestRequest = z.infer<typeof attestRequestSchema>;
+export type RenewX509Request = z.infer<typeof renewX509RequestSchema>;
+export type JwtSvidRequest = z.infer<typeof jwtSvidRequestSchema>;
+
+/**
+ * Parses an identity request body against `schema`.
+ *
+ * @throws PayloadTooLargeError past 64 KiB; UnsupportedMediaTypeError for
+ *   anything but JSON; MalformedError for no or unparseable JSON;
+ *   ValidationError naming each bad field.
+ */
+export function readIdentityBody<T extends z.ZodType>(
+  body: string | undefined,
+  contentType: string | undefined,
+  schema: T,
+): z.infer<T> {
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_IDENTITY_BODY_BYTES) {
+    throw new PayloadTooLargeError(`identity requests are at most ${MAX_IDENTITY_BODY_BYTES} bytes`);
+  }
+  if (bodyFormat(contentType) !== 'json')
+    throw new UnsupportedMediaTypeError('identity requests are JSON only: send application/json');
+  if (body === undefined || body.trim() === '')
+    throw new MalformedError('the request has no body; send JSON');
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    throw new MalformedError(`the body is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = toFieldIssues(parsed.error);
+  throw new ValidationError(`${issues[0]?.pointer || 'body'}: ${issues[0]?.detail ?? 'invalid'}`, issues);
+}

@@ -1,0 +1,128 @@
+/**
+ * The identity endpoints. Only `POST /v1/join-tokens` takes an operator
+ * token: the bundle is public, and on `/v1/attest` and `/v1/svid/*` the
+ * proof in the body is the credential.
+ *
+ * @module
+ */
+import type { z } from 'zod';
+import { hashJoinToken } from '../identity/attestation/join-token.js';
+import { MethodNotAllowedError, NotFoundError } from '../model/errors.js';
+import type { ApiLogger } from './create-api.js';
+import {
+  attestRequestSchema,
+  joinTokenRequestSchema,
+  jwtSvidRequestSchema,
+  readIdentityBody,
+  renewX509RequestSchema,
+} from './identity-requests.js';
+import type { IdentityService, IssuedSvids } from './identity-service.js';
+import { type Authenticator, requireAdmin } from './operator-auth.js';
+import { type ApiRequest, type ApiResponse, json } from './types.js';
+
+/** The paths this module answers. */
+export const IDENTITY_PATHS: ReadonlySet<string> = new Set([
+  '/v1/bundle',
+  '/v1/join-tokens',
+  '/v1/attest',
+  '/v1/svid/x509',
+  '/v1/svid/jwt',
+]);
+
+/** What the identity routes need from `createApi`. */
+export interface IdentityRouteContext {
+  /** `undefined` on a host without a CA: every identity path is then 404. */
+  readonly identity: IdentityService | undefined;
+  readonly authenticate: Authenticator;
+  readonly logger: ApiLogger;
+}
+
+/** Answers a request whose path is in {@link IDENTITY_PATHS}. */
+export async function routeIdentity(req: ApiRequest, ctx: IdentityRouteContext): Promise<ApiResponse> {
+  const method = req.method.toUpperCase();
+  const { identity, logger } = ctx;
+  if (!identity) {
+    throw new NotFoundError(
+      `${req.path}: workload identity is not enabled on this control plane (it has no CA); see the README, Identity`,
+    );
+  }
+  const body = <T extends z.ZodType>(schema: T) =>
+    readIdentityBody(req.body, req.headers['content-type'], schema);
+  switch (req.path) {
+    case '/v1/bundle': {
+      allow(method, ['GET', 'HEAD']);
+      const bundle = await identity.bundle();
+      const etag = `"${bundle.spiffe_sequence}"`;
+      const headers = { etag, 'cache-control': `public, max-age=${bundle.spiffe_refresh_hint}` };
+      if (matchesEtag(req.headers['if-none-match'], etag)) return { status: 304, headers, body: '' };
+      return json(200, bundle, headers);
+    }
+    case '/v1/join-tokens': {
+      allow(method, ['POST']);
+      const operator = await ctx.authenticate(req.headers.authorization);
+      requireAdmin(operator);
+      const minted = await identity.createJoinToken(body(joinTokenRequestSchema));
+      logger.info({
+        msg: 'join token minted',
+        operator: operator.subject,
+        spiffeId: minted.spiffeId,
+        expiresAt: minted.expiresAt.toISOString(),
+        // The selector attestation logs later, so the two lines can be matched; never the token.
+        selector: `join_token:${hashJoinToken(minted.token).slice(0, 16)}`,
+      });
+      return json(201, { ...minted, expiresAt: minted.expiresAt.toISOString() });
+    }
+    case '/v1/attest': {
+      allow(method, ['POST']);
+      const issued = await identity.attest(body(attestRequestSchema), req.sourceIp);
+      logger.info({ msg: 'workload attested', sourceIp: req.sourceIp, ...audit(issued) });
+      return json(200, present(issued));
+    }
+    case '/v1/svid/x509': {
+      allow(method, ['POST']);
+      const issued = await identity.renewX509(body(renewX509RequestSchema), req.sourceIp);
+      logger.info({ msg: 'X.509-SVID renewed', sourceIp: req.sourceIp, ...audit(issued) });
+      return json(200, present(issued));
+    }
+    default: {
+      allow(method, ['POST']);
+      const jwt = await identity.issueJwt(body(jwtSvidRequestSchema), req.sourceIp);
+      return json(200, { ...jwt, expiresAt: jwt.expiresAt.toISOString() });
+    }
+  }
+}
+
+/** The response body of `/v1/attest` and `/v1/svid/x509`. */
+function present(issued: IssuedSvids) {
+  const { spiffeId, x509Svid, jwtSvid, bundle } = issued;
+  return {
+    spiffeId,
+    x509Svid: { certChain: x509Svid.certChain, expiresAt: x509Svid.expiresAt.toISOString() },
+    ...(jwtSvid && {
+      jwtSvid: {
+        token: jwtSvid.token,
+        audience: jwtSvid.audience,
+        expiresAt: jwtSvid.expiresAt.toISOString(),
+      },
+    }),
+    bundle,
+  };
+}
+
+function audit(issued: IssuedSvids) {
+  return { spiffeId: issued.spiffeId, selectors: issued.selectors, expiresAt: issued.x509Svid.expiresAt };
+}
+
+function allow(method: string, allowed: readonly string[]): void {
+  if (!allowed.includes(method))
+    throw new MethodNotAllowedError(`${method} is not allowed here; use ${allowed.join(' or ')}`, allowed);
+}
+
+/** `If-None-Match`: a list of (possibly weak) ETags, or `*`. */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}
