@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { API_VERSION, KIND_INFO, KINDS, type Kind } from '../model/kinds.js';
 import { metadataSchema, statusSchema } from '../model/resource.js';
 import { SPEC_SCHEMAS } from '../model/specs.js';
+import { identityOpenApi } from './openapi-identity.js';
 
 const problemSchema = z.object({
   type: z.string(),
@@ -125,6 +126,9 @@ export function openApiDocument(): object {
       responses: { '200': { description: 'One result per document, in order' }, ...errors },
     },
   };
+  const identity = identityOpenApi();
+  Object.assign(paths, identity.paths);
+  Object.assign(schemas, identity.schemas);
   paths['/healthz'] = {
     get: { operationId: 'health', security: [], responses: { '200': { description: 'Alive' } } },
   };

@@ -52,6 +52,20 @@ describe('identity endpoints without a Mesh or without a CA', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('lists the identity endpoints; only join tokens need an operator token', async () => {
+    const { call } = await createIdentityApiForTest();
+    const doc = body<{ paths: Record<string, Record<string, { security?: unknown[] }>> }>(
+      await call('GET', '/v1/openapi.json'),
+    );
+    expect(doc.paths['/v1/bundle']?.get?.security).toEqual([]);
+    for (const path of ['/v1/attest', '/v1/svid/x509', '/v1/svid/jwt']) {
+      expect(doc.paths[path]?.post?.security, path).toEqual([]);
+    }
+    expect(doc.paths['/v1/join-tokens']?.post?.security).toBeUndefined();
+  });
+});
+
 describe('GET /v1/bundle', async () => {
   const { call, putMesh } = await createIdentityApiForTest();
   await putMesh();
