@@ -110,14 +110,17 @@ export class DynamoDbStateStore implements StateStore {
    * key, `version` as sort key) and Query it with `version > :v` instead.
    */
   async changedSince(version: string | undefined): Promise<StoredRecord[]> {
+    // Partitions starting with `_` hold the control plane's own items (join tokens), not records.
     const input: ScanCommandInput = {
       TableName: this.tableName,
       ConsistentRead: true,
-      ...(version !== undefined && {
-        FilterExpression: '#version > :v',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':v': { S: version } },
-      }),
+      FilterExpression:
+        version === undefined ? 'NOT begins_with(pk, :own)' : 'NOT begins_with(pk, :own) AND #version > :v',
+      ExpressionAttributeValues: {
+        ':own': { S: '_' },
+        ...(version !== undefined && { ':v': { S: version } }),
+      },
+      ...(version !== undefined && { ExpressionAttributeNames: { '#version': 'version' } }),
     };
     const records = await this.readAll(paginateScan({ client: this.client }, input));
     return records.sort((a, b) => compareHlc(a.version, b.version));
