@@ -1,7 +1,8 @@
 /**
  * The local API host: the very API the cloud functions serve, on node:http,
- * over dynalite on disk (driven by the same DynamoDB adapter as AWS). What
- * `weft serve` and `npm start` run.
+ * over dynalite on disk (driven by the same DynamoDB adapter as AWS), with
+ * workload identity from a CA under the data directory (`identity.ts`).
+ * What `weft serve` and `npm start` run.
  *
  * @module
  */
@@ -15,13 +16,14 @@ import { HybridLogicalClock } from '../../shared/state/hlc.js';
 import type { StateStore } from '../../shared/state/state-store.js';
 import { DynamoDbStateStore, ensureTable } from '../aws/dynamodb-state-store.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { startLocalIdentity } from './identity.js';
 import { nodeListener } from './node-http.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOperatorKey } from './operator-key.js';
 
 export const LOCAL_TABLE = 'weft-state';
 
 export interface LocalHostOptions {
-  /** Where state, keys and the admin token live. */
+  /** Where state, the CA and its keys, and the admin token live. */
   readonly dataDir: string;
   /** @default '127.0.0.1' */
   readonly host?: string;
@@ -30,6 +32,8 @@ export interface LocalHostOptions {
   /** @default dynalite on disk under `dataDir/state` */
   readonly store?: StateStore;
   readonly logger?: ApiLogger;
+  /** `POST /v1/attest` attempts per source address. @default 60 a minute */
+  readonly attestRateLimit?: { readonly limit: number; readonly windowMs: number };
 }
 
 export interface LocalHost {
@@ -58,8 +62,21 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   await writeFile(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
   await chmod(adminTokenFile, 0o600);
 
+  // A damaged key directory stops the start; let go of the state directory so a fixed retry can open it.
+  const identity = await startLocalIdentity({
+    dataDir: options.dataDir,
+    store: store!,
+    ...(embedded && { dynamoDb: { client: embedded.client, tableName: LOCAL_TABLE } }),
+    ...(options.attestRateLimit && { attestRateLimit: options.attestRateLimit }),
+    ...(options.logger && { logger: options.logger }),
+  }).catch(async (error: unknown) => {
+    await embedded?.close();
+    throw error;
+  });
+
   const api = createApi({
     store: store!,
+    identity,
     hlc: new HybridLogicalClock('local'),
     authenticate: createOperatorAuthenticator({
       jwks: key.jwks,
