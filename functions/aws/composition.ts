@@ -9,14 +9,25 @@
  * | `WEFT_OPERATOR_JWKS_URL` or `WEFT_OPERATOR_JWKS` | their keys: an https URL, or the JWKS as JSON (one is required) |
  * | `WEFT_OPERATOR_ROLE_CLAIM` | the claim holding `admin` or `viewer` (default `role`) |
  *
+ * Workload identity is off here for now, and says so once per cold start: a
+ * Lambda has no disk that keeps a CA's private keys safe and shared, and
+ * concurrent cold starts cannot safely create one CA. The keys belong in KMS
+ * (`Signer` on `kms:Sign`), which a later cloud issue wires. Until then the
+ * identity paths answer 404 saying why; a caller that has a CA (a test, a
+ * custom build) passes `openCa`, and join tokens then live in the state
+ * table (`DynamoDbJoinTokenStore`).
+ *
  * @module
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
+import { IdentityService } from '../../shared/api/identity-service.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
 import { consoleJsonLogger, type Env, EnvConfig, operatorAuthFromEnv } from '../../shared/api/startup.js';
 import type { Api } from '../../shared/api/types.js';
+import type { MeshCa } from '../../shared/identity/ca.js';
 import { HybridLogicalClock } from '../../shared/state/hlc.js';
+import { DynamoDbJoinTokenStore } from './dynamodb-join-token-store.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
 
 export interface AwsCompositionOptions {
@@ -24,7 +35,17 @@ export interface AwsCompositionOptions {
   readonly client?: DynamoDBClient;
   /** @default JSON lines on the console (CloudWatch Logs) */
   readonly logger?: ApiLogger;
+  /**
+   * Opens the mesh CA of a trust domain; turns workload identity on, issuing as provider `aws`.
+   * @default none: identity is off until the KMS signer lands (see the module comment)
+   */
+  readonly openCa?: (trustDomain: string) => Promise<MeshCa>;
 }
+
+/** What a cold start logs when it serves no identity. */
+export const AWS_IDENTITY_OFF =
+  'workload identity is off on AWS: CA keys belong in KMS, which a later release wires; ' +
+  '/v1/bundle, /v1/join-tokens, /v1/attest and /v1/svid/* answer 404';
 
 /**
  * Builds the API from `env`. Does no I/O: the table and the JWKS are first
@@ -39,10 +60,21 @@ export function composeAwsApi(env: Env = process.env, options: AwsCompositionOpt
   const tableName = config.require('WEFT_TABLE_NAME', 'is not set: the DynamoDB table that holds the state');
   const auth = operatorAuthFromEnv(config);
   config.check('weft on AWS');
+  const client = options.client ?? new DynamoDBClient({});
+  const store = new DynamoDbStateStore({ client, tableName });
+  const logger = options.logger ?? consoleJsonLogger({ cloud: 'aws' });
+  let identity: IdentityService | undefined;
+  if (options.openCa) {
+    const joinTokens = new DynamoDbJoinTokenStore({ client, tableName });
+    identity = new IdentityService({ store, provider: 'aws', openCa: options.openCa, joinTokens });
+  } else {
+    logger.info({ msg: AWS_IDENTITY_OFF });
+  }
   return createApi({
-    store: new DynamoDbStateStore({ client: options.client ?? new DynamoDBClient({}), tableName }),
+    store,
     hlc: new HybridLogicalClock('aws'),
     authenticate: createOperatorAuthenticator(auth),
-    logger: options.logger ?? consoleJsonLogger({ cloud: 'aws' }),
+    logger,
+    ...(identity && { identity }),
   });
 }
