@@ -176,8 +176,10 @@ export class IdentityService {
     });
     if (!isMeshIdentity(verified.spiffeId))
       throw new UnauthenticatedError('the SVID is not a Gateway or Service');
-    // A proof works once: a captured one cannot mint more credentials while it is fresh.
-    const hash = createHash('sha256').update(proof).digest('base64url');
+    // A proof works once: a captured one cannot mint more credentials while it is fresh. Keyed on
+    // what was signed, not the signature: an ECDSA signature (r, s) has a twin (r, n - s) that verifies too.
+    const signed = proof.slice(0, proof.lastIndexOf('.'));
+    const hash = createHash('sha256').update(signed).digest('base64url');
     const until = verified.issuedAt * 1000 + SVID_PROOF_MAX_SKEW_MS + 60_000;
     if (!(await this.#o.replayCache.claim(`svid_proof:${hash}`, until))) {
       throw new UnauthenticatedError('SVID proof refused: it was already used; sign a new one');

@@ -27,6 +27,17 @@ import {
   TD,
 } from '../../support/identity-api.js';
 
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** The same proof with signature (r, n - s): as valid as the original, but a different string. */
+function malleate(jws: string): string {
+  const [header, payload, signature] = jws.split('.') as [string, string, string];
+  const sig = Buffer.from(signature, 'base64url');
+  const s = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+  const twin = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
+  return `${header}.${payload}.${Buffer.concat([sig.subarray(0, 32), twin]).toString('base64url')}`;
+}
+
 function problem(res: ApiResponse, status: number): Record<string, unknown> {
   expect(res.status, res.body).toBe(status);
   expect(res.headers['content-type']).toBe('application/problem+json');
@@ -87,6 +98,8 @@ describe('credentials by proof of the current SVID', async () => {
     expect(res.status).toBe(200);
     const replay = await call('POST', '/v1/svid/x509', { csr: next.csrPem, proof }, {});
     expect(problem(replay, 401).detail).toMatch(/already used/);
+    const twin = await call('POST', '/v1/svid/x509', { csr: next.csrPem, proof: malleate(proof) }, {});
+    expect(problem(twin, 401).detail).toMatch(/already used/);
   });
 
   it('refuses an expired chain and a chain from a foreign CA (401)', async () => {
