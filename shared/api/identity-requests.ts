@@ -29,6 +29,7 @@ const proof = z
   .max(16_384)
   .describe('Compact JWS by the current X.509-SVID key; see the README, Identity');
 
+/** `POST /v1/join-tokens`. */
 export const joinTokenRequestSchema = z.strictObject({
   spiffeId: z.string().max(2048).describe('A Gateway or Service SPIFFE ID in the mesh trust domain'),
   ttl: z
@@ -38,8 +39,10 @@ export const joinTokenRequestSchema = z.strictObject({
     .describe("Default 10m; at most the Mesh's attestation.joinToken.maxTtl (default 1h)"),
 });
 
+/** Attestation methods, named as SPIRE names its node attestors. */
 export const ATTESTATION_TYPES = ['join_token', 'aws_iam', 'gcp_iit', 'azure_msi'] as const;
 
+/** `POST /v1/attest`: the method's proof under `attestation`, beside its `type`. */
 export const attestRequestSchema = z.strictObject({
   attestation: z
     .looseObject({ type: z.enum(ATTESTATION_TYPES) })
@@ -50,16 +53,19 @@ export const attestRequestSchema = z.strictObject({
   audience: audience.optional().describe('Of the JWT-SVID. Default: spiffe://<td>/gateways'),
 });
 
+/** `POST /v1/svid/x509`. */
 export const renewX509RequestSchema = z.strictObject({
   csr: csr.describe('The new key; the proof binds its SHA-256 (csr_sha256)'),
   proof,
 });
 
+/** `POST /v1/svid/jwt`. */
 export const jwtSvidRequestSchema = z.strictObject({
   audience: audience.optional().describe('Default: spiffe://<td>/gateways; the proof binds it (audience)'),
   proof,
 });
 
+/** Parsed request bodies. */
 export type JoinTokenRequest = z.infer<typeof joinTokenRequestSchema>;
 export type AttestRequest = z.infer<typeof attestRequestSchema>;
 export type RenewX509Request = z.infer<typeof renewX509RequestSchema>;

@@ -29,6 +29,7 @@ export const SVID_PROOF_MAX_SKEW_MS = 300_000;
 const MAX_PROOF_CHARS = 16_384;
 const BASE64 = /^[A-Za-z0-9+/]{1,11000}={0,2}$/;
 
+/** What a proof is for: its `aud`. */
 export type SvidProofAudience = typeof RENEW_PROOF_AUDIENCE | typeof JWT_PROOF_AUDIENCE;
 
 /** What a proof says. `iat` defaults to now. */
