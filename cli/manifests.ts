@@ -109,7 +109,7 @@ async function readText(absolute: string, shown: string): Promise<string> {
   }
 }
 
-async function readStdin(ctx: CommandContext): Promise<string> {
+export async function readStdin(ctx: CommandContext): Promise<string> {
   if (ctx.stdin.isTTY) ctx.err('reading documents from stdin; end with Ctrl-D');
   const chunks: Buffer[] = [];
   for await (const chunk of ctx.stdin) chunks.push(Buffer.from(chunk as Buffer | string));

@@ -9,6 +9,8 @@ import { deleteCommand } from './delete.js';
 import { getCommand } from './get.js';
 import { createHelpCommand } from './help.js';
 import { serveCommand } from './serve.js';
+import { svidCommand } from './svid.js';
+import { tokenCommand } from './token.js';
 import { upCommand } from './up.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -17,6 +19,8 @@ export const COMMANDS: readonly Command[] = [
   applyCommand,
   getCommand,
   deleteCommand,
+  tokenCommand,
+  svidCommand,
   createHelpCommand(() => COMMANDS),
 ];
 

@@ -1,0 +1,80 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCsr } from '../support/csr.js';
+import { DEMO_MESH, killAll, lines, type RunningWeft, runWeft, startWeft } from './weft-process.js';
+
+describe('weft token create and weft svid inspect', () => {
+  let dataDir: string;
+  let serve: RunningWeft;
+  const conn = () => ['--server', serve.url, '--data', dataDir];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'weft-cli-identity-'));
+    serve = await startWeft('serve', ['--port', '0', '--data', dataDir]);
+    const applied = await runWeft(['apply', '-f', DEMO_MESH, ...conn()]);
+    expect(applied.code, applied.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await killAll();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('mints a join token that attests once, and inspects what it yields', async () => {
+    const spiffeId = 'spiffe://weft.demo/gw/aws/aws-edge';
+    const created = await runWeft(['token', 'create', '--spiffe-id', spiffeId, '--ttl', '5m', ...conn()]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(lines(created.stdout)).toHaveLength(1); // only the token, so T=$(weft token create ...) works
+    expect(created.stderr).toContain(`join token for ${spiffeId}`);
+
+    const { csrPem: csr } = await makeCsr();
+    const attest = async () =>
+      fetch(`${serve.url}/v1/attest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ attestation: { type: 'join_token', token }, csr }),
+      });
+    const first = await attest();
+    expect(first.status).toBe(200);
+    const svid = (await first.json()) as { x509Svid: { certChain: string[] }; jwtSvid: { token: string } };
+    expect((await attest()).status).toBe(401);
+
+    const pem = join(dataDir, 'svid.pem');
+    await writeFile(pem, svid.x509Svid.certChain.join(''));
+    const x509 = await runWeft(['svid', 'inspect', pem]);
+    expect(x509.code, x509.stderr).toBe(0);
+    expect(x509.stdout).toMatch(new RegExp(`SPIFFE ID\\s+${spiffeId}`));
+    expect(x509.stdout).toContain('chain      2 certificate(s)');
+    expect(x509.stdout).toMatch(/\(in (5\d|60) min\)/);
+
+    const jwt = await runWeft(['svid', 'inspect', '-'], { input: svid.jwtSvid.token });
+    expect(jwt.code, jwt.stderr).toBe(0);
+    expect(jwt.stdout).toMatch(new RegExp(`JWT-SVID\\n\\s+SPIFFE ID\\s+${spiffeId}`));
+    expect(jwt.stdout).toContain('audience   spiffe://weft.demo/gateways');
+  });
+
+  it('says what is wrong, with the exit codes scripts rely on', async () => {
+    const missing = await runWeft(['token', 'create', ...conn()]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([
+      2,
+      'error: token create needs --spiffe-id; see `weft token --help`',
+    ]);
+    const foreign = await runWeft([
+      'token',
+      'create',
+      '--spiffe-id',
+      'spiffe://other.test/gw/x/y',
+      ...conn(),
+    ]);
+    expect(foreign.code).toBe(1);
+    expect(lines(foreign.stderr)[0]).toMatch(
+      /names a Gateway or Service SPIFFE ID in weft.demo \(field \/spiffeId\)/,
+    );
+    const garbage = await runWeft(['svid', 'inspect', '-'], { input: 'hello' });
+    expect(garbage.code).toBe(1);
+    expect(garbage.stderr).toMatch(/found neither a PEM certificate nor a JWT/);
+    expect((await runWeft(['svid', 'show', 'x'])).code).toBe(2);
+  });
+});
