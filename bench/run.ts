@@ -5,8 +5,13 @@
  */
 import { benchApi } from './api.js';
 import { benchCompile } from './compile.js';
+import { benchIdentity } from './identity.js';
 
-const BENCHES: Record<string, () => Promise<void>> = { api: benchApi, compile: benchCompile };
+const BENCHES: Record<string, () => Promise<void>> = {
+  api: benchApi,
+  compile: benchCompile,
+  identity: benchIdentity,
+};
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
