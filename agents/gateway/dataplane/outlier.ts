@@ -1,0 +1,86 @@
+/**
+ * Passive outlier detection (Envoy's `outlier_detection`, consecutive
+ * errors only): per service and destination environment, `consecutiveErrors`
+ * failures in a row (5xx answers, connect failures, resets, timeouts) eject
+ * the environment for `baseEjectionMs`, doubled on every repeat and capped;
+ * the multiplier decays by one for each base period spent healthy. At most
+ * `maxEjectionPercent` of a service's environments are out at once, though
+ * one may always go when the percent is positive (as Envoy does), so a
+ * two-environment service can fail over. Ejections end lazily, by the clock.
+ *
+ * @module
+ */
+import type { OutlierDetection } from '../../../shared/config/snapshot.js';
+
+/** Doubling stops here (Envoy's `max_ejection_time` default). */
+export const MAX_EJECTION_MS = 300_000;
+
+interface HostState {
+  consecutive: number;
+  ejectedUntil: number;
+  /** Ejections so far, decayed: the exponent of the next duration. */
+  ejections: number;
+}
+
+/** Ejection state of every (service, environment) the egress has called. */
+export class OutlierDetector {
+  readonly #now: () => number;
+  readonly #services = new Map<string, Map<string, HostState>>();
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Is `environment` out of rotation for `service` right now? */
+  isEjected(service: string, environment: string): boolean {
+    const host = this.#services.get(service)?.get(environment);
+    return host !== undefined && host.ejectedUntil > this.#now();
+  }
+
+  /** The environments of `service` ejected right now. */
+  ejected(service: string): string[] {
+    const now = this.#now();
+    return [...(this.#services.get(service) ?? [])].filter(([, h]) => h.ejectedUntil > now).map(([e]) => e);
+  }
+
+  /** A good answer (any status below 500): the error streak ends. */
+  recordSuccess(service: string, environment: string): void {
+    const host = this.#services.get(service)?.get(environment);
+    if (host) host.consecutive = 0;
+  }
+
+  /**
+   * A failed attempt. `total` is how many environments serve the service,
+   * for the ejection cap. Failures landing while ejected (calls that were
+   * already in flight) do not extend the ejection.
+   *
+   * @returns true when this failure ejected the environment.
+   */
+  recordFailure(service: string, environment: string, config: OutlierDetection, total: number): boolean {
+    const now = this.#now();
+    const hosts = this.#services.get(service) ?? new Map<string, HostState>();
+    this.#services.set(service, hosts);
+    const host = hosts.get(environment) ?? { consecutive: 0, ejectedUntil: 0, ejections: 0 };
+    hosts.set(environment, host);
+    if (host.ejectedUntil > now) return false;
+    host.consecutive += 1;
+    if (host.consecutive < config.consecutiveErrors) return false;
+    const out = this.ejected(service).length;
+    const allowed =
+      config.maxEjectionPercent > 0 &&
+      (out === 0 || (out + 1) * 100 <= config.maxEjectionPercent * Math.max(total, 1));
+    if (!allowed) return false;
+    const base = Math.max(config.baseEjectionMs, 1);
+    const healthyFor = host.ejectedUntil === 0 ? 0 : now - host.ejectedUntil;
+    host.ejections = Math.max(0, host.ejections - Math.floor(healthyFor / base)) + 1;
+    const duration = Math.min(base * 2 ** (host.ejections - 1), Math.max(MAX_EJECTION_MS, base));
+    host.ejectedUntil = now + duration;
+    host.consecutive = 0;
+    return true;
+  }
+
+  /** Forgets services no longer in the snapshot. */
+  retain(services: ReadonlySet<string>): void {
+    for (const key of this.#services.keys()) if (!services.has(key)) this.#services.delete(key);
+  }
+}
