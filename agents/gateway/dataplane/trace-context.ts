@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** One hop's place in a trace. */
 export interface TraceContext {
@@ -38,9 +38,18 @@ export function parseTraceparent(
   return { traceId, spanId, flags };
 }
 
+// Ids come from a pooled buffer refilled 4 KiB at a time: one `randomBytes` per id costs more than the rest of the hop's bookkeeping.
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
+
 function randomHex(bytes: number, zero: string): string {
   for (;;) {
-    const hex = randomBytes(bytes).toString('hex');
+    if (offset + bytes > pool.length) {
+      randomFillSync(pool);
+      offset = 0;
+    }
+    const hex = pool.toString('hex', offset, offset + bytes);
+    offset += bytes;
     if (hex !== zero) return hex;
   }
 }
