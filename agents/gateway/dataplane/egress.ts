@@ -1,0 +1,131 @@
+/**
+ * The egress gateway: an HTTP/1.1 listener for local workloads. It serves
+ * both forward-proxy requests (absolute-form targets, so `HTTP_PROXY` and
+ * `curl -x` work) and plain requests whose `Host` names a mesh service
+ * (`<service>.<namespace>.<meshDomain>`). It identifies the caller, picks a
+ * route and an environment, and forwards over mTLS to that environment's
+ * gateway with the caller's JWT-SVID and a `traceparent` for this hop.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { WeftError } from '../../../shared/model/errors.js';
+import { identifyCaller } from './caller-identity.js';
+import { type DataPlaneContext, TIMEOUT_HEADER } from './context.js';
+import { DEFAULT_TIMEOUT_MS, forward } from './egress-forward.js';
+import { BadProxyRequestError, NoRouteError, UnknownServiceError } from './errors.js';
+import { readBody, requestHeaders, SOURCE_IDENTITY_HEADER, sendProblem } from './http-util.js';
+import { headerValue } from './match.js';
+import { normalizePath, splitTarget } from './path.js';
+import { selectRoute } from './route.js';
+import { hostName } from './snapshot-index.js';
+import type { CallRecord } from './telemetry.js';
+import { continueTrace, formatTraceparent } from './trace-context.js';
+import { type Deadline, deadline, relay } from './upstream.js';
+
+/** The service host and origin-form target of a proxy or direct request. */
+export function proxyTarget(req: IncomingMessage): { host: string; path: string; query: string } {
+  const url = req.url ?? '';
+  if (req.method === 'CONNECT')
+    throw new BadProxyRequestError(
+      'CONNECT tunnels are not offered: call http:// URLs, the mesh adds mTLS',
+      501,
+    );
+  if (url.startsWith('/')) {
+    const { path, query } = splitTarget(url);
+    return { host: hostName(req.headers.host), path: normalizePath(path), query };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new BadProxyRequestError(`not a request target: ${JSON.stringify(url.slice(0, 200))}`);
+  }
+  if (parsed.protocol !== 'http:') throw new BadProxyRequestError('only http:// targets go through the mesh');
+  return { host: hostName(parsed.host), path: normalizePath(parsed.pathname), query: parsed.search };
+}
+
+async function handle(ctx: DataPlaneContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const startedAt = performance.now();
+  const index = ctx.index();
+  const trace = continueTrace(headerValue(req.headers, 'traceparent'));
+  const method = req.method ?? 'GET';
+  const record: { -readonly [K in keyof CallRecord]: CallRecord[K] } = {
+    direction: 'outbound',
+    source: 'unknown',
+    destination: 'unknown',
+    environment: '',
+    method,
+    path: '',
+    status: 0,
+    startedAt,
+    trace,
+  };
+  // Aborted when the caller goes away before its answer is done: nothing upstream is wanted any more.
+  const gone = new AbortController();
+  const deadlines: Deadline[] = [];
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort(new Error('the caller went away'));
+    for (const d of deadlines) d.dispose();
+    record.status = res.headersSent ? res.statusCode : 499;
+    ctx.telemetry.record(record);
+  });
+  try {
+    const target = proxyTarget(req);
+    record.path = target.path;
+    record.destination = target.host || 'unknown';
+    const service = index.egress.get(target.host);
+    if (!service) throw new UnknownServiceError(target.host);
+    record.destination = service.spiffeId;
+    const caller = await identifyCaller(req, index, ctx.verifier());
+    record.source = caller.spiffeId;
+    const rule = selectRoute({ method, path: target.path, headers: req.headers }, service);
+    if (!rule && service.routes.length > 0) throw new NoRouteError(service.host, method, target.path);
+    const timeoutMs = rule?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const call = deadline(timeoutMs, gone.signal);
+    deadlines.push(call);
+    const body = await readBody(req, ctx.limits.maxRequestBodyBytes);
+    const headers = requestHeaders(
+      req.headers,
+      'authorization',
+      SOURCE_IDENTITY_HEADER,
+      'traceparent',
+      TIMEOUT_HEADER,
+    );
+    headers.host = service.host;
+    headers.traceparent = formatTraceparent(trace);
+    headers[TIMEOUT_HEADER] = String(timeoutMs);
+    if (caller.token) headers.authorization = `Bearer ${caller.token}`;
+    else headers[SOURCE_IDENTITY_HEADER] = caller.spiffeId;
+    const path = `${target.path}${target.query}`;
+    const sent = await forward(ctx, index, {
+      service,
+      rule,
+      method,
+      path,
+      headers,
+      body,
+      signal: call.signal,
+      deadlines,
+    });
+    record.environment = sent.environment;
+    record.attempts = sent.attempts;
+    await relay(res, sent.response);
+  } catch (error) {
+    record.error = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof WeftError)) ctx.logger.error({ err: error }, 'egress failed unexpectedly');
+    sendProblem(res, error);
+  }
+}
+
+/** The egress listener (not yet listening). */
+export function createEgressServer(ctx: DataPlaneContext): Server {
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    handle(ctx, req, res).catch((error: unknown) => {
+      ctx.logger.error({ err: error }, 'egress handler failed');
+      sendProblem(res, error);
+    });
+  });
+  return server;
+}
