@@ -127,7 +127,7 @@ function assemble(
  * the previous version, since agents refuse a version that does not move
  * forward.
  */
-function nextVersion(stateVersion: string, prior: string | undefined): string {
+export function nextVersion(stateVersion: string, prior: string | undefined): string {
   if (prior === undefined || stateVersion > prior) return stateVersion;
   const hlc = parseHlc(prior);
   if (!hlc) return stateVersion;
