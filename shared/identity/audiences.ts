@@ -22,3 +22,13 @@ export function gatewaysAudience(trustDomain: string): string {
 export function attestationAudience(trustDomain: string): string {
   return `spiffe://${trustDomain}`;
 }
+
+/**
+ * The audience of JWT-SVIDs that gateways present to the control plane's
+ * own endpoints (`/v1/gateways/<env>/<name>/...`): `spiffe://<td>/control-plane`.
+ * Distinct from {@link gatewaysAudience}, so a token a workload hands its
+ * gateway cannot be replayed against the API, and the reverse.
+ */
+export function controlPlaneAudience(trustDomain: string): string {
+  return `spiffe://${trustDomain}/control-plane`;
+}
