@@ -74,7 +74,6 @@ async function handle(ctx: DataPlaneContext, req: IncomingMessage, res: ServerRe
   try {
     const target = proxyTarget(req);
     record.path = target.path;
-    record.destination = target.host || 'unknown';
     const service = index.egress.get(target.host);
     if (!service) throw new UnknownServiceError(target.host);
     record.destination = service.spiffeId;

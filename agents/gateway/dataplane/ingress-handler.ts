@@ -64,7 +64,7 @@ export async function handleInbound(
   const record: { -readonly [K in keyof CallRecord]: CallRecord[K] } = {
     direction: 'inbound',
     source: 'unknown',
-    destination: hostName(req.headers.host) || 'unknown',
+    destination: 'unknown',
     environment: ctx.environment,
     method,
     path,
@@ -80,8 +80,9 @@ export async function handleInbound(
     ctx.telemetry.record(record);
   });
   try {
-    const service = index.ingress.get(record.destination);
-    if (!service) throw new UnknownServiceError(record.destination);
+    const host = hostName(req.headers.host);
+    const service = index.ingress.get(host);
+    if (!service) throw new UnknownServiceError(host);
     record.destination = service.spiffeId;
     const source = await sourceOf(ctx, req, index);
     record.source = source;

@@ -18,7 +18,10 @@ export interface CallRecord {
   readonly direction: Direction;
   /** The caller's SPIFFE ID, or `unknown` before it is established. */
   readonly source: string;
-  /** The service's SPIFFE ID, or the host asked for when it names no service. */
+  /**
+   * The service's SPIFFE ID, or `unknown` when the host names none (the host
+   * is in `error`: a label must not take whatever Host a caller sends).
+   */
   readonly destination: string;
   /** The environment that served (outbound: the one dialled last; inbound: this one); `''` if none. */
   readonly environment: string;

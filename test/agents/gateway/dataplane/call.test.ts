@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send } from './support/http.js';
+import { parseMetrics, send, total } from './support/http.js';
 import { openTestIdentity, type TestIdentity } from './support/identity.js';
 import { startPlane, type TestPlane } from './support/planes.js';
 import { startService, type TestService } from './support/services.js';
@@ -193,6 +193,10 @@ describe('a call from a workload crosses two gateways', () => {
     });
     expect(answer.status).toBe(404);
     expect(answer.json.code).toBe('ERR_NOT_FOUND');
+    // Whatever Host a caller sends, it never becomes a label value.
+    const samples = parseMetrics(await a.registry.metrics());
+    expect(total(samples, 'weft_requests_total', { destination: 'unknown', response_code: '404' })).toBe(1);
+    expect(samples.some((x) => Object.values(x.labels).some((v) => v.startsWith('nope.')))).toBe(false);
   });
 
   it('logs one JSON line per request on each hop, with the trace id and never a token', () => {
