@@ -11,6 +11,11 @@ import type { HybridLogicalClock } from '../state/hlc.js';
 import { parseLabelSelector } from '../state/label-selector.js';
 import type { StateStore, StoredRecord } from '../state/state-store.js';
 import { bodyFormat, parseMany, parseOne } from './body.js';
+import {
+  createDistributionRoutes,
+  type DistributionApiOptions,
+  isDistributionPath,
+} from './gateway-routes.js';
 import { IDENTITY_PATHS, routeIdentity } from './identity-routes.js';
 import type { IdentityService } from './identity-service.js';
 import { openApiDocument } from './openapi.js';
@@ -36,6 +41,19 @@ export interface ApiOptions {
    * `/v1/svid/*`). @default none: those paths answer 404, saying so
    */
   readonly identity?: IdentityService;
+  /**
+   * Config distribution (`/v1/gateways/{env}/{name}/snapshot` and `/status`,
+   * `/v1/changes/{version}/convergence`). @default none: those paths answer 404, saying so
+   */
+  readonly distribution?: DistributionApiOptions;
+  /**
+   * Called with the records of every write the API stored (PUT, DELETE,
+   * apply; not unchanged documents or dry runs), after the store write and
+   * before the response: where the change publisher hooks in. A failure is
+   * logged, never answered: the write is stored, and the sweep publishes it.
+   * @default none
+   */
+  readonly onWrite?: (records: readonly StoredRecord[]) => Promise<void>;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -55,6 +73,13 @@ export function createApi(options: ApiOptions): Api {
     ...(options.now && { now: options.now }),
   });
   const logger = options.logger ?? SILENT;
+  const distribution =
+    options.distribution &&
+    createDistributionRoutes({
+      ...options.distribution,
+      authenticate: options.authenticate,
+      ...(options.now && { now: options.now }),
+    });
 
   const route = async (req: ApiRequest): Promise<ApiResponse> => {
     const method = req.method.toUpperCase();
@@ -64,6 +89,11 @@ export function createApi(options: ApiOptions): Api {
       return only(method, ['GET', 'HEAD'], () => json(200, openApiDocument()));
     if (IDENTITY_PATHS.has(req.path)) {
       return routeIdentity(req, { identity: options.identity, authenticate: options.authenticate, logger });
+    }
+    if (isDistributionPath(parts)) {
+      if (!distribution)
+        throw new NotFoundError(`${req.path}: config distribution is not enabled on this control plane`);
+      return distribution(req, parts);
     }
     if (parts[0] !== 'v1' || parts.length < 2) throw new NotFoundError(`no such endpoint: ${req.path}`);
     const operator = await options.authenticate(req.headers.authorization);
@@ -76,6 +106,7 @@ export function createApi(options: ApiOptions): Api {
           parseMany(req.body, bodyFormat(req.headers['content-type'])),
           dryRun,
         );
+        if (!dryRun) await written(results);
         log(operator, 'apply', results);
         return json(200, { dryRun, results: results.map(summarize) });
       });
@@ -114,17 +145,30 @@ export function createApi(options: ApiOptions): Api {
       requireAdmin(operator);
       if (method === 'DELETE') {
         const result = await service.delete(key, ifMatch);
+        await written([result]);
         log(operator, 'delete', [result]);
         return json(200, summarize(result));
       }
       const input = withDefaultNamespace(parseOne(req.body, bodyFormat(req.headers['content-type'])), key);
       const result = await service.put(input, key, ifMatch);
+      await written([result]);
       if (result.action !== 'unchanged') log(operator, 'put', [result]);
       return json(result.action === 'created' ? 201 : 200, present(result.record), {
         etag: etag(result.record),
       });
     });
   };
+
+  /** Hands stored writes to `onWrite`; a failure there must not fail a write that is already stored. */
+  async function written(results: readonly WriteResult[]): Promise<void> {
+    const records = results.filter((r) => r.action !== 'unchanged').map((r) => r.record);
+    if (!options.onWrite || records.length === 0) return;
+    try {
+      await options.onWrite(records);
+    } catch (error) {
+      logger.error({ msg: 'publishing writes failed; the sweep publishes them', error: String(error) });
+    }
+  }
 
   function log(operator: Operator, op: string, results: readonly WriteResult[]): void {
     for (const r of results) {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { API_VERSION, KIND_INFO, KINDS, type Kind } from '../model/kinds.js';
 import { metadataSchema, statusSchema } from '../model/resource.js';
 import { SPEC_SCHEMAS } from '../model/specs.js';
+import { distributionOpenApi } from './openapi-distribution.js';
 import { identityOpenApi } from './openapi-identity.js';
 
 const problemSchema = z.object({
@@ -129,6 +130,9 @@ export function openApiDocument(): object {
   const identity = identityOpenApi();
   Object.assign(paths, identity.paths);
   Object.assign(schemas, identity.schemas);
+  const distribution = distributionOpenApi();
+  Object.assign(paths, distribution.paths);
+  Object.assign(schemas, distribution.schemas);
   paths['/healthz'] = {
     get: { operationId: 'health', security: [], responses: { '200': { description: 'Alive' } } },
   };
@@ -147,7 +151,10 @@ export function openApiDocument(): object {
     paths,
     components: {
       schemas,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        ...distribution.securitySchemes,
+      },
     },
   };
   return cached;

@@ -12,31 +12,37 @@ import { parseHlc } from '../state/hlc.js';
 import type { BlobStore } from './blob-store.js';
 import { statusBlobKey } from './snapshot-blobs.js';
 
-/** The body of `POST /v1/gateways/{env}/{name}/status`. Unknown fields are dropped, so newer agents still report. */
+/**
+ * The body of `POST /v1/gateways/{env}/{name}/status`. `null` and absent
+ * both say "none yet". Unknown fields are dropped, so newer agents still report.
+ */
 export const statusReportSchema = z.object({
   appliedVersion: z
     .string()
     .refine((v) => parseHlc(v) !== undefined, 'must be a snapshot version (HLC)')
-    .optional()
-    .describe('The version of the snapshot the agent runs; absent before its first'),
+    .nullish()
+    .describe('The version of the snapshot the agent runs; null before its first'),
   appliedHash: z
     .string()
     .regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest')
-    .optional()
+    .nullish()
     .describe('The hash of that snapshot'),
   refused: z
     .int()
     .min(0)
     .max(2 ** 31)
-    .optional()
+    .nullish()
     .describe('Snapshots refused since the agent started'),
-  x509ExpiresAt: z.iso
-    .datetime({ offset: true })
-    .optional()
-    .describe('When its X.509-SVID expires, RFC 3339'),
+  x509ExpiresAt: z.iso.datetime({ offset: true }).nullish().describe('When its X.509-SVID expires, RFC 3339'),
 });
 
-export type StatusReport = z.infer<typeof statusReportSchema>;
+/** A report as stored: what was `null` is left out. */
+export interface StatusReport {
+  readonly appliedVersion?: string;
+  readonly appliedHash?: string;
+  readonly refused?: number;
+  readonly x509ExpiresAt?: string;
+}
 
 /** Largest status report: four short fields fit many times over. */
 export const MAX_STATUS_BYTES = 8 * 1024;
@@ -56,7 +62,9 @@ export function parseStatusReport(body: string | undefined): StatusReport {
     throw new MalformedError('a status report is a JSON object', { cause: error });
   }
   const parsed = statusReportSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    return Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== null && v !== undefined));
+  }
   const issues = toFieldIssues(parsed.error);
   throw new ValidationError(`${issues[0]?.pointer || 'body'}: ${issues[0]?.detail ?? 'invalid'}`, issues);
 }
