@@ -1,0 +1,62 @@
+/**
+ * The agent's log: JSON lines on stdout (pino), one event per line, with
+ * level names rather than numbers and ISO times, so `jq` and log shippers
+ * read it without a schema. Secrets are never passed to the logger; the
+ * redaction list is the second line of defence for a field someone adds
+ * later without thinking.
+ *
+ * @module
+ */
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Field names that would hold a secret, wherever they appear (two levels deep). */
+const SECRET_FIELDS = [
+  'token',
+  'joinToken',
+  'keyPem',
+  'privateKey',
+  'proof',
+  'authorization',
+  'bearer',
+  'jws',
+];
+
+/** Options of {@link createAgentLogger}. */
+export interface AgentLoggerOptions {
+  /** `<environment>/<name>`, on every line. */
+  readonly gateway: string;
+  /** @default 'info' (`weft agent`: env WEFT_LOG_LEVEL) */
+  readonly level?: string;
+  /** @default stdout, written synchronously so the last lines before an exit are not lost */
+  readonly destination?: DestinationStream;
+}
+
+/**
+ * A pino logger for one agent.
+ *
+ * @example
+ * const log = createAgentLogger({ gateway: 'aws/aws-edge' });
+ * log.info({ version }, 'config applied');
+ */
+export function createAgentLogger(options: AgentLoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { component: 'weft-agent', gateway: options.gateway },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
+        censor: '[redacted]',
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}
+
+/** The message of an error, without its stack, for a log field. */
+export function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
