@@ -1,0 +1,155 @@
+/**
+ * The gateway agent's composition root: everything is built and wired here,
+ * once, in the order static stability needs:
+ *
+ * 1. the admin port, so `/healthz` and `/readyz` answer from the first moment;
+ * 2. the last-known-good snapshot from disk, verified, before any network;
+ * 3. the identity: the saved X.509-SVID, or attestation with the join token;
+ * 4. rotation of the credentials, and config sync (poll + webhook).
+ *
+ * `weft agent` runs it; tests start it in process or as a child.
+ *
+ * @example
+ * const agent = await startGatewayAgent({ environment: 'aws', name: 'aws-edge',
+ *   controlPlaneUrl: 'http://127.0.0.1:7070', joinToken, dataDir: '.weft-agent' });
+ * await agent.close();
+ *
+ * @module
+ */
+import { startAdminServer } from './admin-server.js';
+import { AppliedConfig } from './applied-config.js';
+import { bootstrapIdentity } from './bootstrap.js';
+import { ConfigSync } from './config-sync.js';
+import { ControlPlaneClient } from './control-plane-client.js';
+import { AgentCredentials } from './credentials.js';
+import { dataFiles, ensureDataDir } from './data-files.js';
+import { loadLastKnownGood } from './last-known-good.js';
+import { createAgentLogger } from './log.js';
+import { AgentMetrics } from './metrics.js';
+import { type GatewayAgentOptions, validateAgentOptions } from './options.js';
+import { handleNotify } from './webhook.js';
+
+export type { GatewayAgentOptions } from './options.js';
+
+/** A running agent. */
+export interface GatewayAgent {
+  /** The admin server's `host:port`, as bound. */
+  readonly adminAddress: string;
+  readonly spiffeId: string;
+  /** The applied snapshot; the data plane subscribes here. */
+  readonly config: AppliedConfig;
+  /** The SVID, key and bundle; the data plane subscribes here. */
+  readonly credentials: AgentCredentials;
+  readonly sync: ConfigSync;
+  readonly metrics: AgentMetrics;
+  /** Stops timers and servers. The data directory keeps everything for the next start. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an agent and resolves once it has an identity and is syncing.
+ *
+ * @throws TypeError for bad options; JoinTokenNeededError when it has no
+ *   identity and no join token that works; the abort reason when `signal`
+ *   aborts during start-up.
+ */
+export async function startGatewayAgent(options: GatewayAgentOptions): Promise<GatewayAgent> {
+  const o = validateAgentOptions(options);
+  const gateway = { environment: o.environment, name: o.name };
+  const logger =
+    o.logger ??
+    createAgentLogger({ gateway: `${o.environment}/${o.name}`, ...(o.logLevel && { level: o.logLevel }) });
+  const metrics = new AgentMetrics();
+  const files = dataFiles(o.dataDir);
+  await ensureDataDir(files.dir);
+  const applied = new AppliedConfig();
+  const client = new ControlPlaneClient({ url: o.controlPlaneUrl, ...(o.fetch && { fetch: o.fetch }) });
+  let credentials: AgentCredentials | undefined;
+  let sync: ConfigSync | undefined;
+
+  const admin = await startAdminServer({
+    address: o.adminAddress,
+    metrics,
+    logger,
+    config: () => applied.current,
+    unready: () =>
+      [
+        ...(credentials ? [credentials.unready()] : ['no identity yet: attesting']),
+        ...(applied.current ? [] : [`no config applied: ${sync?.problem ?? 'not synced yet'}`]),
+      ].filter((r): r is string => r !== undefined),
+    notify: () =>
+      credentials &&
+      sync &&
+      ((body, type) =>
+        handleNotify(body, type, { credentials: credentials!, applied, sync: sync!, logger, metrics })),
+  });
+  try {
+    const lkg = await loadLastKnownGood(files, gateway);
+    if (lkg.kind === 'loaded') {
+      applied.swap({
+        snapshot: lkg.snapshot,
+        jws: lkg.jws,
+        source: 'last-known-good',
+        appliedAt: new Date(),
+      });
+      metrics.configApplied(lkg.snapshot.version, lkg.snapshot.hash);
+      logger.info(
+        { version: lkg.snapshot.version },
+        'serving the last-known-good config until the control plane answers',
+      );
+    } else if (lkg.kind === 'refused') {
+      metrics.countApply('refused');
+      logger.warn({ why: lkg.why }, 'last-known-good config refused; waiting for the control plane');
+    }
+    const identity = await bootstrapIdentity({
+      client,
+      files,
+      gateway,
+      joinToken: o.joinToken,
+      logger,
+      now: o.now,
+      ...(o.signal && { signal: o.signal }),
+    });
+    credentials = new AgentCredentials(identity, { client, files, gateway, logger, metrics, now: o.now });
+    sync = new ConfigSync({
+      client,
+      credentials,
+      applied,
+      files,
+      gateway,
+      logger,
+      metrics,
+      pollIntervalMs: o.pollIntervalMs,
+    });
+    credentials.onChange(() => sync?.reportSoon());
+    credentials.start();
+    sync.start();
+  } catch (error) {
+    await admin.close();
+    throw error;
+  }
+  logger.info(
+    {
+      adminAddress: admin.address,
+      spiffeId: credentials.spiffeId,
+      version: applied.current?.snapshot.version ?? null,
+    },
+    'ready',
+  );
+  const [creds, syncing] = [credentials, sync];
+  return {
+    adminAddress: admin.address,
+    spiffeId: creds.spiffeId,
+    config: applied,
+    credentials: creds,
+    sync: syncing,
+    metrics,
+    async close() {
+      client.close();
+      await syncing.close();
+      await creds.close();
+      await admin.close();
+      logger.info('stopped');
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * What an agent is started with, checked at start-up (bad configuration
+ * fails before anything runs, naming the option), with the defaults filled in.
+ *
+ * @module
+ */
+import { DNS1123_LABEL } from '../../shared/model/names.js';
+import { parseHostPort } from './admin-http.js';
+import type { Logger } from './log.js';
+
+/** The admin port's default address: loopback, Envoy's admin port. */
+export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:15000';
+/** How often the agent polls for a snapshot (±20 %). */
+export const DEFAULT_POLL_INTERVAL_MS = 30_000;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Options of `startGatewayAgent`. */
+export interface GatewayAgentOptions {
+  /** The Environment this gateway serves (a DNS-1123 label). */
+  readonly environment: string;
+  /** The Gateway's name (a DNS-1123 label). */
+  readonly name: string;
+  /** The control plane API's base URL. */
+  readonly controlPlaneUrl: string;
+  /** One-time join token; needed only when the data directory holds no valid identity. */
+  readonly joinToken?: string;
+  /** Where the key, SVID, bundle and last-known-good snapshot are kept (created 0700). */
+  readonly dataDir: string;
+  /** @default '127.0.0.1:15000' */
+  readonly adminAddress?: string;
+  /** @default 30_000 */
+  readonly pollIntervalMs?: number;
+  /** @default pino JSON lines on stdout, at `logLevel` */
+  readonly logger?: Logger;
+  /** `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`. @default 'info' */
+  readonly logLevel?: string;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** The clock rotation is scheduled by. @default Date.now */
+  readonly now?: () => number;
+  /** Aborts a start-up still waiting for the control plane (shutdown). */
+  readonly signal?: AbortSignal;
+}
+
+/** Options checked, defaults applied. */
+export type ValidAgentOptions = GatewayAgentOptions & {
+  readonly adminAddress: string;
+  readonly pollIntervalMs: number;
+  readonly now: () => number;
+};
+
+/** @throws TypeError naming the first bad option. */
+export function validateAgentOptions(options: GatewayAgentOptions): ValidAgentOptions {
+  for (const key of ['environment', 'name'] as const) {
+    if (!DNS1123_LABEL.test(options[key] ?? ''))
+      throw new TypeError(
+        `${key} must be a DNS-1123 label (lowercase letters, digits, "-"), got "${options[key]}"`,
+      );
+  }
+  if (!URL.canParse(options.controlPlaneUrl) || !/^https?:$/.test(new URL(options.controlPlaneUrl).protocol))
+    throw new TypeError(`the control plane URL must be http(s), got "${options.controlPlaneUrl}"`);
+  if (!options.dataDir) throw new TypeError('a data directory is required');
+  const adminAddress = options.adminAddress ?? DEFAULT_ADMIN_ADDRESS;
+  if (!parseHostPort(adminAddress))
+    throw new TypeError(`the admin address must be host:port, got "${adminAddress}"`);
+  if (options.logLevel !== undefined && !LOG_LEVELS.includes(options.logLevel))
+    throw new TypeError(`the log level must be one of ${LOG_LEVELS.join(', ')}, got "${options.logLevel}"`);
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 10)
+    throw new TypeError(`the poll interval must be at least 10 ms, got ${pollIntervalMs}`);
+  return { ...options, adminAddress, pollIntervalMs, now: options.now ?? Date.now };
+}
