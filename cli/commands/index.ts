@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from '../command.js';
+import { agentCommand } from './agent.js';
 import { applyCommand } from './apply.js';
 import { deleteCommand } from './delete.js';
 import { getCommand } from './get.js';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   deleteCommand,
   tokenCommand,
   svidCommand,
+  agentCommand,
   createHelpCommand(() => COMMANDS),
 ];
 

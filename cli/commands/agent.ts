@@ -1,0 +1,110 @@
+/**
+ * `weft agent`: one gateway agent's control loop (agents/gateway/main.ts):
+ * identity from a one-time join token, kept rotated; config fetched,
+ * verified, applied and kept as last-known-good; the admin port. Runs until
+ * SIGINT or SIGTERM, then stops cleanly (exit 0).
+ *
+ * @module
+ */
+import { resolve } from 'node:path';
+import { parseDuration } from '../../shared/model/duration.js';
+import { type Command, stringFlag } from '../command.js';
+import { CliError, EXIT, UsageError } from '../errors.js';
+import { stopSignal } from '../local/stack.js';
+
+export const DEFAULT_AGENT_DATA_DIR = '.weft-agent';
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run a gateway agent: attest, rotate credentials, sync and serve config',
+  usage: 'agent --environment ENV --name NAME --control-plane URL [--join-token T] [flags]',
+  description: [
+    'Attests as gateway ENV/NAME with a one-time join token (weft token create --spiffe-id',
+    'spiffe://<td>/gw/ENV/NAME), keeps its X.509-SVID rotated at half-life, and keeps the',
+    "gateway's signed config in step with the control plane (webhook, and a poll every 30s).",
+    'The key, SVID, trust bundle and last-known-good config stay in DIR (mode 0600), so a',
+    'restart needs no new token and serves the last config even while the control plane is down.',
+    'Logs are JSON lines on stdout (env WEFT_LOG_LEVEL: debug, info, warn...); the line with',
+    '"msg":"ready" carries the admin address.',
+    'Admin port: /healthz, /readyz, /metrics, /config, POST /notify (the webhook).',
+  ].join('\n'),
+  flags: [
+    ['--environment ENV', 'the Environment this gateway serves'],
+    ['--name NAME', 'the Gateway name'],
+    ['--control-plane URL', 'the weft API (env WEFT_SERVER)'],
+    [
+      '--join-token T',
+      'one-time join token for the first start (prefer env WEFT_JOIN_TOKEN: argv is visible in ps)',
+    ],
+    ['--data DIR', `key, SVID, bundle and last-known-good config (default ${DEFAULT_AGENT_DATA_DIR})`],
+    ['--admin-address H:P', 'admin server address (default 127.0.0.1:15000; port 0 picks one)'],
+    ['--poll-interval D', 'how often to poll for config, jittered ±20% (default 30s)'],
+  ],
+  examples: [
+    'WEFT_JOIN_TOKEN=$(weft token create --spiffe-id spiffe://weft.demo/gw/aws/aws-edge) \\\n    weft agent --environment aws --name aws-edge --control-plane http://127.0.0.1:7070',
+    'weft agent --environment aws --name aws-edge --control-plane http://127.0.0.1:7070 --admin-address 127.0.1.1:15000',
+  ],
+  options: {
+    environment: { type: 'string' },
+    name: { type: 'string' },
+    'control-plane': { type: 'string' },
+    'join-token': { type: 'string' },
+    data: { type: 'string' },
+    'admin-address': { type: 'string' },
+    'poll-interval': { type: 'string' },
+  },
+  positionals: { min: 0, max: 0 },
+  connects: false,
+
+  async run({ values }, ctx) {
+    const required = (flag: string, fallback?: string) => {
+      const value = stringFlag(values, flag) || fallback;
+      if (!value) throw new UsageError(`weft agent needs --${flag}`, 'agent');
+      return value;
+    };
+    const interval = stringFlag(values, 'poll-interval') ?? '30s';
+    let pollIntervalMs: number;
+    try {
+      pollIntervalMs = parseDuration(interval);
+    } catch {
+      throw new UsageError(
+        `--poll-interval must be a duration such as 30s or 500ms, got "${interval}"`,
+        'agent',
+      );
+    }
+    const options = {
+      environment: required('environment'),
+      name: required('name'),
+      controlPlaneUrl: required('control-plane', ctx.env.WEFT_SERVER),
+      joinToken: stringFlag(values, 'join-token') || ctx.env.WEFT_JOIN_TOKEN || undefined,
+      dataDir: resolve(ctx.cwd, stringFlag(values, 'data') || DEFAULT_AGENT_DATA_DIR),
+      adminAddress: stringFlag(values, 'admin-address') || undefined,
+      pollIntervalMs,
+      logLevel: ctx.env.WEFT_LOG_LEVEL || undefined,
+    };
+    const stop = new AbortController();
+    const stopped = stopSignal().then(() => stop.abort());
+    // Loaded here: `weft get` should not pay for the agent's modules.
+    const { startGatewayAgent } = await import('../../agents/gateway/main.js');
+    let agent: Awaited<ReturnType<typeof startGatewayAgent>>;
+    try {
+      agent = await startGatewayAgent({ ...options, signal: stop.signal });
+    } catch (error) {
+      if (stop.signal.aborted) return EXIT.ok;
+      if (error instanceof TypeError) throw new UsageError(error.message, 'agent');
+      throw new CliError(startFailure(error), EXIT.failed, [], { cause: error });
+    }
+    await stopped;
+    await agent.close();
+    return EXIT.ok;
+  },
+};
+
+function startFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = (error as Error).message ?? String(error);
+  if (code === 'EADDRINUSE')
+    return 'the admin address is already in use: is another agent running? Pick another --admin-address';
+  if (code === 'EADDRNOTAVAIL') return 'cannot bind the admin address: no such local address';
+  return message;
+}
