@@ -11,8 +11,11 @@
 import { verifySnapshot } from '../../shared/config/signed-snapshot.js';
 import type { GatewaySnapshot } from '../../shared/config/snapshot.js';
 import { parseBundle } from '../../shared/identity/bundle.js';
+import type { AppliedConfig } from './applied-config.js';
 import type { GatewayPath } from './control-plane-client.js';
 import { type DataFiles, readOptional, writeAtomic } from './data-files.js';
+import type { Logger } from './log.js';
+import type { AgentMetrics } from './metrics.js';
 import { gatewayIdPath, leafTrustDomain } from './svid-check.js';
 import { splitPem } from './svid-store.js';
 
@@ -49,4 +52,33 @@ export async function loadLastKnownGood(files: DataFiles, gateway: GatewayPath):
 /** Saves an applied snapshot's signed text as the last-known-good (atomic, 0600). */
 export function saveLastKnownGood(files: DataFiles, jws: string): Promise<void> {
   return writeAtomic(files.snapshot, `${jws}\n`);
+}
+
+/** What {@link restoreLastKnownGood} puts the snapshot into and reports to. */
+export interface RestoreOptions {
+  readonly files: DataFiles;
+  readonly gateway: GatewayPath;
+  readonly applied: AppliedConfig;
+  readonly metrics: AgentMetrics;
+  readonly logger: Logger;
+}
+
+/**
+ * Puts the saved snapshot into service if it verifies; a refused one is
+ * counted and logged, and the agent waits for the control plane instead.
+ */
+export async function restoreLastKnownGood(o: RestoreOptions): Promise<void> {
+  const lkg = await loadLastKnownGood(o.files, o.gateway);
+  if (lkg.kind === 'loaded') {
+    const { snapshot, jws } = lkg;
+    o.applied.swap({ snapshot, jws, source: 'last-known-good', appliedAt: new Date() });
+    o.metrics.configApplied(snapshot.version, snapshot.hash);
+    o.logger.info(
+      { version: snapshot.version },
+      'serving the last-known-good config until the control plane answers',
+    );
+  } else if (lkg.kind === 'refused') {
+    o.metrics.countApply('refused');
+    o.logger.warn({ why: lkg.why }, 'last-known-good config refused; waiting for the control plane');
+  }
 }

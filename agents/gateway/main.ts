@@ -23,7 +23,7 @@ import { ConfigSync } from './config-sync.js';
 import { ControlPlaneClient } from './control-plane-client.js';
 import { AgentCredentials } from './credentials.js';
 import { dataFiles, ensureDataDir } from './data-files.js';
-import { loadLastKnownGood } from './last-known-good.js';
+import { restoreLastKnownGood } from './last-known-good.js';
 import { createAgentLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { type GatewayAgentOptions, validateAgentOptions } from './options.js';
@@ -84,23 +84,7 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
         handleNotify(body, type, { credentials: credentials!, applied, sync: sync!, logger, metrics })),
   });
   try {
-    const lkg = await loadLastKnownGood(files, gateway);
-    if (lkg.kind === 'loaded') {
-      applied.swap({
-        snapshot: lkg.snapshot,
-        jws: lkg.jws,
-        source: 'last-known-good',
-        appliedAt: new Date(),
-      });
-      metrics.configApplied(lkg.snapshot.version, lkg.snapshot.hash);
-      logger.info(
-        { version: lkg.snapshot.version },
-        'serving the last-known-good config until the control plane answers',
-      );
-    } else if (lkg.kind === 'refused') {
-      metrics.countApply('refused');
-      logger.warn({ why: lkg.why }, 'last-known-good config refused; waiting for the control plane');
-    }
+    await restoreLastKnownGood({ files, gateway, applied, metrics, logger });
     const identity = await bootstrapIdentity({
       client,
       files,
