@@ -1,7 +1,9 @@
 /**
  * The local API host: the very API the cloud functions serve, on node:http,
  * over dynalite on disk (driven by the same DynamoDB adapter as AWS), with
- * workload identity from a CA under the data directory (`identity.ts`).
+ * workload identity from a CA under the data directory (`identity.ts`) and
+ * config distribution in process (`distribution.ts`): every write compiled,
+ * signed and stored under `<dataDir>/blobs`, webhooks notified.
  * What `weft serve` and `npm start` run.
  *
  * @module
@@ -12,9 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
+import type { BlobStore } from '../../shared/config/blob-store.js';
 import { HybridLogicalClock } from '../../shared/state/hlc.js';
 import type { StateStore } from '../../shared/state/state-store.js';
 import { DynamoDbStateStore, ensureTable } from '../aws/dynamodb-state-store.js';
+import { localCaOpener } from './ca.js';
+import { type LocalDistribution, startLocalDistribution } from './distribution.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { startLocalIdentity } from './identity.js';
 import { nodeListener } from './node-http.js';
@@ -34,6 +39,10 @@ export interface LocalHostOptions {
   readonly logger?: ApiLogger;
   /** `POST /v1/attest` attempts per source address. @default 60 a minute */
   readonly attestRateLimit?: { readonly limit: number; readonly windowMs: number };
+  /** How webhook notifications are POSTed. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** How often the sweep republishes writes whose publication a crash lost. @default 10 s */
+  readonly sweepIntervalMs?: number;
 }
 
 export interface LocalHost {
@@ -42,6 +51,10 @@ export interface LocalHost {
   /** Where the admin token was written (mode 0600). */
   readonly adminTokenFile: string;
   readonly store: StateStore;
+  /** Signed snapshots, status reports and watermarks (`<dataDir>/blobs`). */
+  readonly blobs: BlobStore;
+  /** Resolves once every write so far is compiled and its webhooks notified (for tests and scripts). */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,20 +76,36 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   await chmod(adminTokenFile, 0o600);
 
   // A damaged key directory stops the start; let go of the state directory so a fixed retry can open it.
-  const identity = await startLocalIdentity({
-    dataDir: options.dataDir,
-    store: store!,
-    ...(embedded && { dynamoDb: { client: embedded.client, tableName: LOCAL_TABLE } }),
-    ...(options.attestRateLimit && { attestRateLimit: options.attestRateLimit }),
-    ...(options.logger && { logger: options.logger }),
-  }).catch(async (error: unknown) => {
+  const openCa = localCaOpener(options.dataDir);
+  let identity: Awaited<ReturnType<typeof startLocalIdentity>>;
+  let distribution: LocalDistribution;
+  try {
+    identity = await startLocalIdentity({
+      dataDir: options.dataDir,
+      store: store!,
+      openCa,
+      ...(embedded && { dynamoDb: { client: embedded.client, tableName: LOCAL_TABLE } }),
+      ...(options.attestRateLimit && { attestRateLimit: options.attestRateLimit }),
+      ...(options.logger && { logger: options.logger }),
+    });
+    distribution = await startLocalDistribution({
+      dataDir: options.dataDir,
+      store: store!,
+      openCa,
+      ...(options.logger && { logger: options.logger }),
+      ...(options.fetch && { fetch: options.fetch }),
+      ...(options.sweepIntervalMs && { sweepIntervalMs: options.sweepIntervalMs }),
+    });
+  } catch (error) {
     await embedded?.close();
     throw error;
-  });
+  }
 
   const api = createApi({
     store: store!,
     identity,
+    distribution: distribution.api,
+    onWrite: distribution.onWrite,
     hlc: new HybridLogicalClock('local'),
     authenticate: createOperatorAuthenticator({
       jwks: key.jwks,
@@ -90,6 +119,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   } catch (error) {
     // Release the store's files, or the next start finds the directory locked.
+    await distribution.close();
     await embedded?.close();
     throw error;
   }
@@ -101,11 +131,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     adminToken,
     adminTokenFile,
     store: store!,
+    blobs: distribution.blobs,
+    idle: () => distribution.idle(),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      // Compiles in flight read the store: let them finish before it closes.
+      await distribution.close();
       await embedded?.close();
     },
   };

@@ -17,11 +17,10 @@ import {
   MemoryJoinTokenStore,
 } from '../../shared/identity/attestation/join-token-store.js';
 import { FixedWindowRateLimiter } from '../../shared/identity/attestation/rate-limiter.js';
-import { MeshCa } from '../../shared/identity/ca.js';
-import { FileCaStore } from '../../shared/identity/file-ca-store.js';
-import { FileKeyRing } from '../../shared/identity/file-key-signer.js';
+import type { MeshCa } from '../../shared/identity/ca.js';
 import type { StateStore } from '../../shared/state/state-store.js';
 import { DynamoDbJoinTokenStore } from '../aws/dynamodb-join-token-store.js';
+import { localCaOpener } from './ca.js';
 
 /** Options of {@link startLocalIdentity}. */
 export interface LocalIdentityOptions {
@@ -33,6 +32,8 @@ export interface LocalIdentityOptions {
   /** `POST /v1/attest` attempts per source address. @default 60 a minute */
   readonly attestRateLimit?: { readonly limit: number; readonly windowMs: number };
   readonly logger?: ApiLogger;
+  /** Opens the CA of a trust domain; pass the host's, to share it. @default `localCaOpener(dataDir)` */
+  readonly openCa?: (trustDomain: string) => Promise<MeshCa>;
 }
 
 /**
@@ -51,13 +52,7 @@ export async function startLocalIdentity(options: LocalIdentityOptions): Promise
   const identity = new IdentityService({
     store: options.store,
     provider: 'local',
-    openCa: (trustDomain) =>
-      MeshCa.open({
-        trustDomain,
-        store: new FileCaStore(dataDir),
-        keys: new FileKeyRing(dataDir),
-        providers: ['local'],
-      }),
+    openCa: options.openCa ?? localCaOpener(dataDir),
     joinTokens,
     ...(limit && { attestLimiter: new FixedWindowRateLimiter(limit) }),
   });
