@@ -58,7 +58,7 @@ export function createDistributionRoutes(
     if (parts[1] === 'changes') {
       allow(method, ['GET', 'HEAD']);
       await authenticate(req.headers.authorization);
-      const version = decodeURIComponent(parts[2]!);
+      const version = parts[2]!;
       if (!parseHlc(version)) {
         throw new ValidationError(`${version} is not a version; use the version a write returned`, [
           { pointer: '/version', detail: 'must be an HLC version such as 1700000000000-000000-local' },

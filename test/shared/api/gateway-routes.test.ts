@@ -231,6 +231,7 @@ describe('GET /v1/changes/{version}/convergence', () => {
     expect((await call('GET', '/v1/changes/1700000000000-000000-local/convergence')).status).toBe(401);
     const bad = await call('GET', '/v1/changes/latest/convergence', viewer);
     expect([bad.status, json(bad).field]).toStrictEqual([422, '/version']);
+    expect((await call('GET', '/v1/changes/%E0%A4%A/convergence', viewer)).status).toBe(422);
   });
 });
 
