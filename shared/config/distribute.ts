@@ -104,7 +104,8 @@ export class Distributor {
 
   async #warm(changes: readonly ResourceChange[]): Promise<DistributeReport | undefined> {
     const state = this.#state;
-    if (!state) return this.#full();
+    // Nothing compiled yet (cold, or no Mesh so far): only a full pass knows what is stored.
+    if (!state || !this.#last) return this.#full();
     const unseen = changes.filter((c) => c.version > (this.#seen.get(keyId(c.key)) ?? ''));
     if (unseen.length === 0) return undefined;
     const mark = await this.#readMark();

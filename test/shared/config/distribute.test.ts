@@ -126,6 +126,14 @@ describe('Distributor', () => {
     expect(await Promise.all(GATEWAYS.map(async (g) => (await stored(g))?.version))).toStrictEqual(versions);
   });
 
+  it('an instance that started without a Mesh cleans up left-over snapshots once one comes', async () => {
+    const d = distributor();
+    await d.compileAll();
+    await blobs.put(snapshotBlobKey('old/gone'), 'left over');
+    const report = await d.handle(events(await w.apply(meshDocs())));
+    expect(report).toMatchObject({ written: GATEWAYS, removed: ['old/gone'], full: true });
+  });
+
   it('picks up a write that landed after a newer one was compiled', async () => {
     const d = distributor();
     await w.apply(meshDocs());
