@@ -20,6 +20,7 @@ import type { MeshCa } from '../../shared/identity/ca.js';
 import type { StateStore, StoredRecord } from '../../shared/state/state-store.js';
 import { FsBlobStore } from './fs-blob-store.js';
 
+/** Options of {@link startLocalDistribution}. */
 export interface LocalDistributionOptions {
   readonly dataDir: string;
   readonly store: StateStore;
@@ -32,6 +33,7 @@ export interface LocalDistributionOptions {
   readonly sweepIntervalMs?: number;
 }
 
+/** Distribution as the local host uses it. */
 export interface LocalDistribution {
   readonly blobs: BlobStore;
   /** What `createApi` serves the distribution endpoints from. */

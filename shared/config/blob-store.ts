@@ -19,6 +19,7 @@ export interface StoredBlob {
   readonly etag: string;
 }
 
+/** Options of {@link BlobStore.put}. */
 export interface BlobPutOptions {
   /**
    * Compare-and-set. A string: the blob must exist with exactly this ETag.
@@ -27,6 +28,7 @@ export interface BlobPutOptions {
   readonly ifMatch?: string | null;
 }
 
+/** Whole-text blobs by key, with ETags and conditional writes (see the module comment). */
 export interface BlobStore {
   /** The blob at `key`, or `undefined` when there is none. */
   get(key: string): Promise<StoredBlob | undefined>;

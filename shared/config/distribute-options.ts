@@ -14,6 +14,7 @@ export interface DistributeLogger {
   error(event: Record<string, unknown>): void;
 }
 
+/** What a `Distributor` reads, writes, signs with and notifies through. */
 export interface DistributorOptions {
   /** Where the desired state is read from. */
   readonly store: StateStore;

@@ -28,6 +28,7 @@ export interface NotifyOutcome {
   readonly detail?: string;
 }
 
+/** Delivery policy of {@link Notifier}; the defaults are the protocol's. */
 export interface NotifierOptions {
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;

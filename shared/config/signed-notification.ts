@@ -18,6 +18,7 @@ import {
   verifyTypedJws,
 } from './signed-jws.js';
 
+/** The JWS `typ` of a notification. */
 export const NOTIFY_JWS_TYPE = 'weft-notify+jws';
 
 /** The payload of a notification. */

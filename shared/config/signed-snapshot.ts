@@ -28,6 +28,7 @@ import {
 } from './signed-jws.js';
 import type { GatewaySnapshot } from './snapshot.js';
 
+/** The JWS `typ` of a signed snapshot. */
 export const SNAPSHOT_JWS_TYPE = 'weft-snapshot+jws';
 
 /** Signs `snapshot` as it is stored and served. */

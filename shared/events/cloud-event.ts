@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { ValidationError } from '../model/errors.js';
 import { toFieldIssues } from '../model/resource.js';
 
+/** The `specversion` every event carries. */
 export const CLOUDEVENTS_SPEC_VERSION = '1.0';
 
 /** A CloudEvent with JSON `data`. */

@@ -18,6 +18,7 @@ export type EventHandler = (events: readonly CloudEvent[]) => Promise<void>;
 /** Stops a subscription. */
 export type Unsubscribe = () => void;
 
+/** Publishes CloudEvents and delivers them to subscribers, at least once. */
 export interface EventBus {
   /**
    * Hands `events` to the bus. Resolves once the bus holds them (not once

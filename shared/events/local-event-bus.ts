@@ -21,6 +21,7 @@ export interface DeliveryFailure {
   readonly error: unknown;
 }
 
+/** Retry and batching of {@link LocalEventBus}. */
 export interface LocalEventBusOptions {
   /** Deliveries of one batch before it is dropped. @default 5 */
   readonly maxAttempts?: number;

@@ -22,6 +22,7 @@ import type { StateStore, StoredRecord } from '../state/state-store.js';
 import type { EventBus } from './event-bus.js';
 import { resourceChangedEvent } from './resource-changed.js';
 
+/** What {@link ChangePublisher} publishes from and to. */
 export interface ChangePublisherOptions {
   readonly store: StateStore;
   readonly bus: EventBus;

@@ -14,6 +14,7 @@ import { parseHlc } from '../state/hlc.js';
 import type { StoredRecord } from '../state/state-store.js';
 import { CLOUDEVENTS_SPEC_VERSION, type CloudEvent } from './cloud-event.js';
 
+/** The CloudEvents `type` of a stored write. */
 export const RESOURCE_CHANGED = 'dev.weft.resource.changed';
 
 /** The `data` of a {@link RESOURCE_CHANGED} event. */
