@@ -1,0 +1,48 @@
+/**
+ * Snapshots an agent must refuse: a real one with its payload changed under
+ * the original signature, and keys the agent's trust bundle does not hold
+ * (a foreign CA's, optionally under the trusted key's `kid`).
+ *
+ * @module
+ */
+import { snapshotHash } from '../../../../shared/config/canonical.js';
+import type { JwsSigningKey } from '../../../../shared/config/signed-jws.js';
+import type { GatewaySnapshot } from '../../../../shared/config/snapshot.js';
+import { MeshCa } from '../../../../shared/identity/ca.js';
+import { MemoryCaStore } from '../../../../shared/identity/ca-store.js';
+import { MemoryKeyRing } from '../../../../shared/identity/memory-key-ring.js';
+import { formatHlc, parseHlc } from '../../../../shared/state/hlc.js';
+import { TD } from './mesh-host.js';
+
+/** The same JWS with one rule widened in the payload; header and signature untouched. */
+export function tamper(jws: string): string {
+  const [header, payload, signature] = jws.split('.');
+  const text = Buffer.from(payload!, 'base64url').toString('utf8');
+  const forged = text.replace('"defaultAction":"deny"', '"defaultAction":"allow"');
+  if (forged === text) throw new Error('nothing to tamper with');
+  return `${header}.${Buffer.from(forged).toString('base64url')}.${signature}`;
+}
+
+/**
+ * What an attacker with a key of their own would send: the snapshot opened
+ * up (`defaultAction: allow`), a newer version, a correct hash. Only the
+ * signature can give it away.
+ */
+export function forge(snapshot: GatewaySnapshot): GatewaySnapshot {
+  const hlc = parseHlc(snapshot.version)!;
+  const opened = { ...snapshot, mesh: { ...snapshot.mesh, defaultAction: 'allow' as const } };
+  const version = formatHlc({ ...hlc, wall: hlc.wall + 1 });
+  return { ...opened, version, hash: snapshotHash(opened) };
+}
+
+/** A signing key of another CA for the same trust domain; `kid` to pose as a trusted key. */
+export async function foreignKey(kid?: string): Promise<JwsSigningKey> {
+  const ca = await MeshCa.open({
+    trustDomain: TD,
+    store: new MemoryCaStore(),
+    keys: new MemoryKeyRing(),
+    providers: ['local'],
+  });
+  const key = await ca.jwtSigningKey('local');
+  return { kid: kid ?? key.kid, signer: key.signer };
+}

@@ -1,0 +1,129 @@
+/**
+ * The real control plane for agent tests: the local host (`startLocalHost`:
+ * dynalite on disk, the CA under its data directory, every write compiled,
+ * signed and stored) with a small mesh applied over HTTP, join tokens minted
+ * as an operator would, and the signed snapshots it stored, for a stand-in
+ * to replay or modify.
+ *
+ * @module
+ */
+import { rm } from 'node:fs/promises';
+import { decodeProtectedHeader } from 'jose';
+import { type LocalHost, startLocalHost } from '../../../../functions/local/host.js';
+import { type GatewaySnapshot, gatewayKey } from '../../../../shared/config/snapshot.js';
+import { snapshotBlobKey } from '../../../../shared/config/snapshot-blobs.js';
+import { tempDir } from '../../../support/temp-dir.js';
+
+export const TD = 'agent.test';
+export const ENV = 'aws';
+export const GW = 'edge-1';
+export const GATEWAY_ID = `spiffe://${TD}/gw/${ENV}/${GW}`;
+const SILENT = { info() {}, error() {} };
+
+/** A document of `kind`; `ns/name` names a namespaced one. */
+export function doc(kind: string, name: string, spec: object) {
+  const [namespace, short] = name.includes('/') ? name.split('/') : [undefined, name];
+  return {
+    apiVersion: 'weft.dev/v1',
+    kind,
+    metadata: { name: short, ...(namespace && { namespace }) },
+    spec,
+  };
+}
+
+/** The mesh: one environment, the agent's gateway (with `webhook` if given), one service. */
+export function meshDocs(options: { webhook?: string; x509SvidTtl?: string } = {}) {
+  return [
+    doc('Mesh', 'default', {
+      trustDomain: TD,
+      attestation: { joinToken: {} },
+      ...(options.x509SvidTtl && { credentials: { x509SvidTtl: options.x509SvidTtl, jwtSvidTtl: '1m' } }),
+    }),
+    doc('Environment', ENV, { provider: 'aws', region: 'us-east-1' }),
+    doc('Gateway', GW, {
+      environment: ENV,
+      address: '127.0.1.1:15443',
+      ...(options.webhook && { webhook: options.webhook }),
+    }),
+    doc('Gateway', 'edge-2', { environment: ENV, address: '127.0.1.2:15443' }),
+    doc('Service', 'shop/orders', { ports: [{ port: 8080 }] }),
+    doc('Workload', 'shop/orders-1', { service: 'orders', environment: ENV, address: '10.1.0.1:8080' }),
+  ];
+}
+
+/** An AccessPolicy on `orders`: changing `methods` changes the agent's snapshot. */
+export const ordersPolicy = (methods: string[]) =>
+  doc('AccessPolicy', 'shop/orders-read', {
+    service: 'orders',
+    action: 'allow',
+    rules: [{ from: [`spiffe://${TD}/ns/shop/*`], methods }],
+  });
+
+/** The local host with the mesh, and what tests do with it as an operator. */
+export interface MeshHost {
+  readonly host: LocalHost;
+  readonly url: string;
+  readonly dataDir: string;
+  /** Applies documents and waits until they are compiled, signed, stored and notified. */
+  apply(docs: readonly unknown[]): Promise<void>;
+  /** A one-time join token for the agent's gateway. */
+  joinToken(spiffeId?: string): Promise<string>;
+  /** A gateway's (default: the agent's) signed snapshot as the host stored it, and its payload. */
+  signedSnapshot(name?: string): Promise<{ snapshot: GatewaySnapshot; jws: string }>;
+  /** The `kid` the host signs with, for forgeries under the right name. */
+  kid(): Promise<string>;
+  /** What the gateway last reported (`GET .../status`, as an operator). */
+  status(name?: string): Promise<Record<string, unknown> | undefined>;
+  close(): Promise<void>;
+}
+
+export async function startMeshHost(
+  options: { webhook?: string; x509SvidTtl?: string } = {},
+): Promise<MeshHost> {
+  const dataDir = await tempDir('weft-agent-cp-');
+  const host = await startLocalHost({ dataDir, logger: SILENT });
+  const admin = { authorization: `Bearer ${host.adminToken}`, 'content-type': 'application/json' };
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${host.url}${path}`, {
+      method,
+      headers: admin,
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text && (JSON.parse(text) as Record<string, unknown>) };
+  };
+  const post = async (path: string, body: unknown) => {
+    const res = await call('POST', path, body);
+    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body as Record<string, unknown>;
+  };
+  const apply = async (docs: readonly unknown[]) => {
+    await post('/v1/apply', docs);
+    await host.idle();
+  };
+  await apply(meshDocs(options));
+  const signedSnapshot = async (name = GW) => {
+    await host.idle();
+    const blob = await host.blobs.get(snapshotBlobKey(gatewayKey(ENV, name)));
+    if (!blob) throw new Error(`the host stored no snapshot for ${ENV}/${name}`);
+    const payload = Buffer.from(blob.body.split('.')[1]!, 'base64url').toString('utf8');
+    return { snapshot: JSON.parse(payload) as GatewaySnapshot, jws: blob.body };
+  };
+  return {
+    host,
+    url: host.url,
+    dataDir,
+    apply,
+    joinToken: async (spiffeId = GATEWAY_ID) => (await post('/v1/join-tokens', { spiffeId })).token as string,
+    signedSnapshot,
+    kid: async () => decodeProtectedHeader((await signedSnapshot()).jws).kid!,
+    async status(name = GW) {
+      const res = await call('GET', `/v1/gateways/${ENV}/${name}/status`);
+      return res.status === 200 ? (res.body as Record<string, unknown>) : undefined;
+    },
+    async close() {
+      await host.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
