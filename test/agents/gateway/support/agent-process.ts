@@ -1,0 +1,133 @@
+/**
+ * `weft agent` as a real child process (`node bin/weft.js agent ...`), as an
+ * operator or `weft up` runs it: the join token in WEFT_JOIN_TOKEN (never on
+ * the command line), started when its `"msg":"ready"` log line is out, its
+ * JSON log lines kept for assertions, its admin port queried over HTTP.
+ * Every child is tracked so `afterAll(killAgents)` leaves none behind.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { WEFT_BIN } from '../../../cli/weft-process.js';
+import { ENV, GW } from './mesh-host.js';
+
+export interface AgentArgs {
+  readonly controlPlane: string;
+  readonly dataDir: string;
+  readonly joinToken?: string;
+  /** @default `127.0.0.1:0` */
+  readonly adminAddress?: string;
+  /** @default '60s' (so only a webhook explains a fast update) */
+  readonly pollInterval?: string;
+  /** @default the agent test gateway */
+  readonly name?: string;
+}
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  /** `http://host:port` of the admin server, from the ready line. */
+  readonly admin: string;
+  /** Parsed log lines so far. */
+  readonly lines: Record<string, unknown>[];
+  /** stdout and stderr so far, as written. */
+  output(): string;
+  get(path: string): Promise<{ status: number; body: string }>;
+  /** Sends `signal`; resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts `weft agent` and resolves once it logged `ready`. */
+export function startAgent(args: AgentArgs): Promise<AgentProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('WEFT_')) delete env[name];
+  if (args.joinToken) env.WEFT_JOIN_TOKEN = args.joinToken;
+  const child = spawn(
+    process.execPath,
+    [
+      WEFT_BIN,
+      'agent',
+      ...['--environment', ENV, '--name', args.name ?? GW, '--control-plane', args.controlPlane],
+      ...['--data', args.dataDir, '--admin-address', args.adminAddress ?? '127.0.0.1:0'],
+      ...['--poll-interval', args.pollInterval ?? '60s'],
+    ],
+    { cwd: tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  running.add(child);
+  const lines: Record<string, unknown>[] = [];
+  let raw = '';
+  let partial = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  child.stderr!.on('data', (d: Buffer) => (raw += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`weft agent did not get ready:\n${raw}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      raw += d;
+      partial += d;
+      const complete = partial.split('\n');
+      partial = complete.pop()!;
+      for (const line of complete.filter(Boolean)) {
+        const event = JSON.parse(line) as Record<string, unknown>;
+        lines.push(event);
+        if (event.msg !== 'ready') continue;
+        clearTimeout(timer);
+        const admin = `http://${event.adminAddress}`;
+        resolve({
+          child,
+          admin,
+          lines,
+          output: () => raw,
+          get: async (path) => {
+            const res = await fetch(`${admin}${path}`);
+            return { status: res.status, body: await res.text() };
+          },
+          stop: (signal = 'SIGTERM') => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`weft agent exited with ${code} before it was ready:\n${raw}`));
+    });
+  });
+}
+
+/** Kills every agent still running. For `afterAll`. */
+export async function killAgents(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
+/** A loopback port that was free a moment ago (to name a webhook before the agent binds it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A metric's value in a Prometheus text exposition (`name{labels}` exactly as written). */
+export function metric(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
