@@ -46,7 +46,7 @@ export function tryLines(api: ControlPlane, dataDir: string, ctx: CommandContext
 }
 
 /** The flags a client in this directory needs to reach this API: none at the defaults. */
-function cliFlags(url: string, dataDir: string, ctx: CommandContext): string {
+export function cliFlags(url: string, dataDir: string, ctx: CommandContext): string {
   const flags: string[] = [];
   if (url !== (ctx.env.WEFT_SERVER || DEFAULT_SERVER)) flags.push(`--server ${url}`);
   if (dataDir !== resolve(ctx.cwd, ctx.env.WEFT_DATA || DEFAULT_DATA_DIR)) {

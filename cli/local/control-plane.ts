@@ -43,7 +43,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     info: (event) => write('info', event),
     error: (event) => {
       write('error', event);
-      options.onError(JSON.stringify({ level: 'error', ...event }));
+      // A webhook that found no agent is routine (the agent polls anyway): the log has it, the terminal does not.
+      if (event.msg !== 'webhook') options.onError(JSON.stringify({ level: 'error', ...event }));
     },
   };
   let host: Awaited<ReturnType<typeof startLocalHost>>;

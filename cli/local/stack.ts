@@ -1,8 +1,8 @@
 /**
  * What a long-running local command has started, stopped newest first, and
  * the signals that stop it. `weft serve` runs one part (the API); `weft up`
- * adds more (the demo mesh now, gateway agents later) without changing how
- * shutdown works.
+ * adds the demo services and the gateway agents, which therefore stop
+ * before the API they talk to.
  *
  * @module
  */
@@ -12,6 +12,8 @@ export interface Running {
   /** For messages: `API`, `gateway aws`. */
   readonly name: string;
   close(): Promise<void>;
+  /** Ends it at once, without waiting (child processes: SIGKILL). For a second Ctrl-C. */
+  kill?(): void;
 }
 
 /** Started parts, closed in reverse order of starting. */
@@ -31,28 +33,47 @@ export class LocalStack {
    */
   async close(): Promise<{ name: string; error: unknown }[]> {
     const failures: { name: string; error: unknown }[] = [];
-    for (const part of this.parts.splice(0).reverse()) {
+    // Each part leaves the list once closed, not before: one still closing can still be killed.
+    for (let part = this.parts.at(-1); part; part = this.parts.at(-1)) {
       try {
         await part.close();
       } catch (error) {
         failures.push({ name: part.name, error });
       }
+      this.parts.pop();
     }
     return failures;
   }
+
+  /** Kills what can be killed, at once: nothing started may outlive a forced exit. */
+  kill(): void {
+    for (const part of this.parts) part.kill?.();
+  }
 }
+
+/** How soon after the first stop signal a repeat counts as the operator insisting. */
+export const REPEAT_GRACE_MS = 500;
 
 /**
  * Resolves on the first SIGINT or SIGTERM. A second one, while shutdown is
- * under way, exits at once (130) for an operator who does not want to wait.
+ * under way, exits at once (130) for an operator who does not want to wait,
+ * after `onForce` (which kills child processes, so none is left behind).
  * Installed before anything starts, so Ctrl-C during start-up still shuts down cleanly.
+ *
+ * Under `npm start` one Ctrl-C arrives twice: from the terminal (npm and
+ * weft share its process group) and forwarded by npm. So a repeat within
+ * {@link REPEAT_GRACE_MS} is the same Ctrl-C, not a second one.
  */
-export function stopSignal(): Promise<NodeJS.Signals> {
+export function stopSignal(onForce?: () => void): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    let received = false;
+    let receivedAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (received) process.exit(130);
-      received = true;
+      if (receivedAt !== undefined) {
+        if (Date.now() - receivedAt < REPEAT_GRACE_MS) return;
+        onForce?.();
+        process.exit(130);
+      }
+      receivedAt = Date.now();
       resolve(signal);
     };
     process.on('SIGINT', onSignal);
