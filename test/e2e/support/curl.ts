@@ -1,0 +1,59 @@
+/**
+ * The real curl binary as the client, the way an operator pokes at weft:
+ * status and content type from `-w`, the body as text.
+ *
+ * @module
+ */
+import { spawn } from 'node:child_process';
+
+export interface CurlResult {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** `curl -s URL` with extra arguments (`-X POST`, `-H ...`, `--data-binary ...`). */
+export function curl(url: string, ...args: string[]): Promise<CurlResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', [
+      '-s',
+      '--max-time',
+      '10',
+      '-w',
+      '\n%{http_code} %{content_type}',
+      ...args,
+      url,
+    ]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`curl ${url} exited with ${code}`));
+      const cut = out.lastIndexOf('\n');
+      const [status, contentType = ''] = out.slice(cut + 1).split(' ');
+      resolve({ status: Number(status), contentType, body: out.slice(0, cut) });
+    });
+  });
+}
+
+/** `curl` and JSON.parse of the body. */
+export async function curlJson<T = Record<string, unknown>>(url: string, ...args: string[]): Promise<T> {
+  const res = await curl(url, ...args);
+  return JSON.parse(res.body) as T;
+}
+
+/** A metric's value in a Prometheus text exposition (`name{labels}` exactly as written), 0 when absent. */
+export function metric(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
