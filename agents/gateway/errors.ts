@@ -59,3 +59,17 @@ export class JoinTokenNeededError extends UnauthenticatedError {
     this.name = 'JoinTokenNeededError';
   }
 }
+
+/**
+ * The data plane could not bind its ingress or egress address. `code` is the
+ * system error's (`EADDRINUSE`, `EADDRNOTAVAIL`...), as on the error it wraps.
+ */
+export class DataPlaneListenError extends Error {
+  readonly code: string | undefined;
+
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'DataPlaneListenError';
+    this.code = (options.cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}

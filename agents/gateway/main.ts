@@ -5,7 +5,10 @@
  * 1. the admin port, so `/healthz` and `/readyz` answer from the first moment;
  * 2. the last-known-good snapshot from disk, verified, before any network;
  * 3. the identity: the saved X.509-SVID, or attestation with the join token;
- * 4. rotation of the credentials, and config sync (poll + webhook).
+ * 4. rotation of the credentials, and config sync (poll + webhook);
+ * 5. the data plane, listening as soon as a config (possibly the
+ *    last-known-good) and credentials are both there, and fed every verified
+ *    snapshot and every credential change from then on.
  *
  * `weft agent` runs it; tests start it in process or as a child.
  *
@@ -23,10 +26,12 @@ import { ConfigSync } from './config-sync.js';
 import { ControlPlaneClient } from './control-plane-client.js';
 import { AgentCredentials } from './credentials.js';
 import { dataFiles, ensureDataDir } from './data-files.js';
+import { type MountedDataPlane, mountDataPlane } from './data-plane-mount.js';
+import type { BoundAddresses } from './dataplane/index.js';
 import { restoreLastKnownGood } from './last-known-good.js';
 import { createAgentLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
-import { type GatewayAgentOptions, validateAgentOptions } from './options.js';
+import { DEFAULT_EGRESS_PORT, type GatewayAgentOptions, validateAgentOptions } from './options.js';
 import { handleNotify } from './webhook.js';
 
 export type { GatewayAgentOptions } from './options.js';
@@ -42,6 +47,8 @@ export interface GatewayAgent {
   readonly credentials: AgentCredentials;
   readonly sync: ConfigSync;
   readonly metrics: AgentMetrics;
+  /** The data plane's bound ingress and egress, once it listens (never with `dataPlane: false`). */
+  readonly dataPlaneAddresses: BoundAddresses | undefined;
   /** Stops timers and servers. The data directory keeps everything for the next start. */
   close(): Promise<void>;
 }
@@ -66,6 +73,20 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
   const client = new ControlPlaneClient({ url: o.controlPlaneUrl, ...(o.fetch && { fetch: o.fetch }) });
   let credentials: AgentCredentials | undefined;
   let sync: ConfigSync | undefined;
+  const adminHost = o.adminAddress.slice(0, o.adminAddress.lastIndexOf(':'));
+  const plane: MountedDataPlane | undefined =
+    o.dataPlane === false
+      ? undefined
+      : mountDataPlane({
+          environment: o.environment,
+          name: o.name,
+          applied,
+          registry: metrics.registry,
+          logger,
+          ...(o.ingressAddress && { ingressAddress: o.ingressAddress }),
+          ...(o.egressAddress && { egressAddress: o.egressAddress }),
+          fallbackEgressAddress: `${adminHost}:${DEFAULT_EGRESS_PORT}`,
+        });
 
   const admin = await startAdminServer({
     address: o.adminAddress,
@@ -76,6 +97,7 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
       [
         ...(credentials ? [credentials.unready()] : ['no identity yet: attesting']),
         ...(applied.current ? [] : [`no config applied: ${sync?.problem ?? 'not synced yet'}`]),
+        plane?.unready(),
       ].filter((r): r is string => r !== undefined),
     notify: () =>
       credentials &&
@@ -108,7 +130,13 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
     credentials.onChange(() => sync?.reportSoon());
     credentials.start();
     sync.start();
+    // With a last-known-good config this listens now, before the control plane answers.
+    await plane?.attach(credentials);
   } catch (error) {
+    client.close();
+    await sync?.close();
+    await credentials?.close();
+    await plane?.close();
     await admin.close();
     throw error;
   }
@@ -117,6 +145,10 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
       adminAddress: admin.address,
       spiffeId: credentials.spiffeId,
       version: applied.current?.snapshot.version ?? null,
+      ...(plane?.addresses && {
+        ingressAddress: plane.addresses.ingress,
+        egressAddress: plane.addresses.egress,
+      }),
     },
     'ready',
   );
@@ -128,7 +160,12 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
     credentials: creds,
     sync: syncing,
     metrics,
+    get dataPlaneAddresses() {
+      return plane?.addresses;
+    },
     async close() {
+      // Traffic first: calls in flight finish (up to 5 s) while nothing new is taken.
+      await plane?.close();
       client.close();
       await syncing.close();
       await creds.close();

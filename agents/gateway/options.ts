@@ -10,6 +10,8 @@ import type { Logger } from './log.js';
 
 /** The admin port's default address: loopback, Envoy's admin port. */
 export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:15000';
+/** The egress port when neither `egressAddress` nor the Gateway names one (on the admin host). */
+export const DEFAULT_EGRESS_PORT = 15001;
 /** How often the agent polls for a snapshot (±20 %). */
 export const DEFAULT_POLL_INTERVAL_MS = 30_000;
 
@@ -31,6 +33,18 @@ export interface GatewayAgentOptions {
   readonly adminAddress?: string;
   /** @default 30_000 */
   readonly pollIntervalMs?: number;
+  /**
+   * Runs the data plane (ingress and egress listeners). Off, the agent is the
+   * control loop alone (benchmarks of config distribution). @default true
+   */
+  readonly dataPlane?: boolean;
+  /** Where the mTLS ingress listens. @default the Gateway's `address` from the snapshot */
+  readonly ingressAddress?: string;
+  /**
+   * Where local workloads send their calls (plain HTTP: proxy or `Host`).
+   * @default the Gateway's `egressAddress` from the snapshot, else the admin host, port 15001
+   */
+  readonly egressAddress?: string;
   /** @default pino JSON lines on stdout, at `logLevel` */
   readonly logger?: Logger;
   /** `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`. @default 'info' */
@@ -64,6 +78,13 @@ export function validateAgentOptions(options: GatewayAgentOptions): ValidAgentOp
   const adminAddress = options.adminAddress ?? DEFAULT_ADMIN_ADDRESS;
   if (!parseHostPort(adminAddress))
     throw new TypeError(`the admin address must be host:port, got "${adminAddress}"`);
+  for (const key of ['ingressAddress', 'egressAddress'] as const) {
+    const address = options[key];
+    if (address !== undefined && !parseHostPort(address))
+      throw new TypeError(
+        `the ${key === 'ingressAddress' ? 'ingress' : 'egress'} address must be host:port, got "${address}"`,
+      );
+  }
   if (options.logLevel !== undefined && !LOG_LEVELS.includes(options.logLevel))
     throw new TypeError(`the log level must be one of ${LOG_LEVELS.join(', ')}, got "${options.logLevel}"`);
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;

@@ -1,7 +1,8 @@
 /**
- * `weft agent`: one gateway agent's control loop (agents/gateway/main.ts):
- * identity from a one-time join token, kept rotated; config fetched,
- * verified, applied and kept as last-known-good; the admin port. Runs until
+ * `weft agent`: one gateway agent (agents/gateway/main.ts): identity from a
+ * one-time join token, kept rotated; config fetched, verified, applied and
+ * kept as last-known-good; the admin port; the data plane (mTLS ingress from
+ * other gateways, egress for local workloads). Runs until
  * SIGINT or SIGTERM, then stops cleanly (exit 0).
  *
  * @module
@@ -16,7 +17,7 @@ export const DEFAULT_AGENT_DATA_DIR = '.weft-agent';
 
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'Run a gateway agent: attest, rotate credentials, sync and serve config',
+  summary: 'Run a gateway agent: attest, rotate credentials, sync config, carry traffic',
   usage: 'agent --environment ENV --name NAME --control-plane URL [--join-token T] [flags]',
   description: [
     'Attests as gateway ENV/NAME with a one-time join token (weft token create --spiffe-id',
@@ -27,6 +28,11 @@ export const agentCommand: Command = {
     'Logs are JSON lines on stdout (env WEFT_LOG_LEVEL: debug, info, warn...); the line with',
     '"msg":"ready" carries the admin address.',
     'Admin port: /healthz, /readyz, /metrics, /config, POST /notify (the webhook).',
+    'Data plane: once a config (or the last-known-good) and an SVID are there, it listens on the',
+    "Gateway's address (mTLS ingress from other gateways) and on its egress address, where local",
+    'workloads call http://<service>.<namespace>.weft.internal as a proxy (curl -x, HTTP_PROXY) or',
+    'by Host header, with Authorization: Bearer <JWT-SVID>. It keeps serving while the control',
+    'plane is down.',
   ].join('\n'),
   flags: [
     ['--environment ENV', 'the Environment this gateway serves'],
@@ -39,6 +45,14 @@ export const agentCommand: Command = {
     ['--data DIR', `key, SVID, bundle and last-known-good config (default ${DEFAULT_AGENT_DATA_DIR})`],
     ['--admin-address H:P', 'admin server address (default 127.0.0.1:15000; port 0 picks one)'],
     ['--poll-interval D', 'how often to poll for config, jittered ±20% (default 30s)'],
+    [
+      '--ingress-address H:P',
+      "mTLS ingress listen address (default: the Gateway's spec.address; e.g. 0.0.0.0:15443 behind NAT)",
+    ],
+    [
+      '--egress-address H:P',
+      "egress listen address for local workloads (default: the Gateway's spec.egressAddress, else the admin host, port 15001)",
+    ],
   ],
   examples: [
     'WEFT_JOIN_TOKEN=$(weft token create --spiffe-id spiffe://weft.demo/gw/aws/aws-edge) \\\n    weft agent --environment aws --name aws-edge --control-plane http://127.0.0.1:7070',
@@ -52,6 +66,8 @@ export const agentCommand: Command = {
     data: { type: 'string' },
     'admin-address': { type: 'string' },
     'poll-interval': { type: 'string' },
+    'ingress-address': { type: 'string' },
+    'egress-address': { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   connects: false,
@@ -79,6 +95,8 @@ export const agentCommand: Command = {
       joinToken: stringFlag(values, 'join-token') || ctx.env.WEFT_JOIN_TOKEN || undefined,
       dataDir: resolve(ctx.cwd, stringFlag(values, 'data') || DEFAULT_AGENT_DATA_DIR),
       adminAddress: stringFlag(values, 'admin-address') || undefined,
+      ingressAddress: stringFlag(values, 'ingress-address') || undefined,
+      egressAddress: stringFlag(values, 'egress-address') || undefined,
       pollIntervalMs,
       logLevel: ctx.env.WEFT_LOG_LEVEL || undefined,
     };
@@ -103,6 +121,12 @@ export const agentCommand: Command = {
 function startFailure(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const message = (error as Error).message ?? String(error);
+  if ((error as Error).name === 'DataPlaneListenError') {
+    // Its message names both addresses and the system's reason.
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL')
+      return `${message}; is another agent running? Pick other --ingress-address / --egress-address`;
+    return message;
+  }
   if (code === 'EADDRINUSE')
     return 'the admin address is already in use: is another agent running? Pick another --admin-address';
   if (code === 'EADDRNOTAVAIL') return 'cannot bind the admin address: no such local address';

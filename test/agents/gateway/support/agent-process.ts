@@ -23,6 +23,14 @@ export interface AgentArgs {
   readonly pollInterval?: string;
   /** @default the agent test gateway */
   readonly name?: string;
+  /** @default the agent test environment */
+  readonly environment?: string;
+  /**
+   * The data plane's listeners. @default `127.0.0.1:0` each, so agents of
+   * parallel test files never fight over the Gateway's address or :15001
+   */
+  readonly ingressAddress?: string;
+  readonly egressAddress?: string;
 }
 
 export interface AgentProcess {
@@ -50,9 +58,12 @@ export function startAgent(args: AgentArgs): Promise<AgentProcess> {
     [
       WEFT_BIN,
       'agent',
-      ...['--environment', ENV, '--name', args.name ?? GW, '--control-plane', args.controlPlane],
+      ...['--environment', args.environment ?? ENV, '--name', args.name ?? GW],
+      ...['--control-plane', args.controlPlane],
       ...['--data', args.dataDir, '--admin-address', args.adminAddress ?? '127.0.0.1:0'],
       ...['--poll-interval', args.pollInterval ?? '60s'],
+      ...['--ingress-address', args.ingressAddress ?? '127.0.0.1:0'],
+      ...['--egress-address', args.egressAddress ?? '127.0.0.1:0'],
     ],
     { cwd: tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
