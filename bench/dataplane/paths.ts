@@ -1,0 +1,96 @@
+/**
+ * The paths the benchmark compares, each started on loopback and checked
+ * with one request before it is measured: the direct call to the service
+ * and nginx's two hops here; weft's two hops in `weft.ts`, the bare-Node
+ * floor in `floor.ts`. Every path gets the same request: `GET /`, `Host:
+ * svc.bench.weft.internal`, `Authorization: Bearer <workload JWT-SVID>`.
+ *
+ * @module
+ */
+import { request } from 'undici';
+import type { Materials } from './materials.js';
+import { freePort, type NginxInstance, startNginx } from './nginx.js';
+import { gatewayAConfig, gatewayBConfig, serviceConfig } from './nginx-config.js';
+import type { NodeGateway } from './node-gateway.js';
+import type { ProcessGroup } from './proc.js';
+import { SERVICE_HOST } from './snapshots.js';
+import type { Target } from './wrk.js';
+
+/** `floor`: the same two hops in bare Node (see `floor.ts`). */
+export type PathName = 'direct' | 'nginx' | 'floor' | 'weft';
+
+/** A path ready to measure. */
+export interface PathUnderTest {
+  readonly name: PathName;
+  readonly target: Target;
+  /** The gateways' processes (none for the direct call). */
+  readonly groups: readonly ProcessGroup[];
+  /** weft and floor: the gateway processes (to profile). */
+  readonly gateways?: readonly NodeGateway<unknown>[];
+  /** weft only: what each gateway's metrics counted, by status. */
+  counted?(): Promise<Record<string, Record<string, number>>>;
+  stop(): Promise<void>;
+}
+
+/** What every path's requests carry; capitalized, as wrk adds its own `Host` unless given exactly that. */
+export const requestHeaders = (m: Materials) => ({ Host: SERVICE_HOST, Authorization: `Bearer ${m.jwt}` });
+
+/** One request through `target`; throws unless it is the service's `200 ok`. */
+export async function checkPath(name: string, target: Target): Promise<void> {
+  const res = await request(`${target.origin}/`, { headers: target.headers, headersTimeout: 10_000 });
+  const body = await res.body.text();
+  if (res.statusCode !== 200 || body !== 'ok\n')
+    throw new Error(`${name}: expected 200 ok, got ${res.statusCode} ${body.slice(0, 500)}`);
+}
+
+/** The service every path ends at: nginx `return 200`, so it costs each path the same and little. */
+export async function startService(nginx: string, dir: string): Promise<NginxInstance> {
+  const port = await freePort();
+  return startNginx(nginx, 'service', dir, serviceConfig(dir, port), port);
+}
+
+export function directPath(m: Materials, service: NginxInstance): PathUnderTest {
+  return {
+    name: 'direct',
+    target: { origin: `http://127.0.0.1:${service.port}`, headers: requestHeaders(m) },
+    groups: [],
+    stop: async () => undefined,
+  };
+}
+
+export async function startNginxPath(
+  nginx: string,
+  dir: string,
+  m: Materials,
+  service: NginxInstance,
+): Promise<PathUnderTest> {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const b = await startNginx(
+    nginx,
+    'nginx-b',
+    dir,
+    gatewayBConfig(dir, m, portB, `127.0.0.1:${service.port}`),
+    portB,
+  );
+  try {
+    const a = await startNginx(
+      nginx,
+      'nginx-a',
+      dir,
+      gatewayAConfig(dir, m, portA, `127.0.0.1:${portB}`),
+      portA,
+    );
+    return {
+      name: 'nginx',
+      target: { origin: `http://127.0.0.1:${portA}`, headers: requestHeaders(m) },
+      groups: [a.group, b.group],
+      stop: async () => {
+        await a.stop();
+        await b.stop();
+      },
+    };
+  } catch (error) {
+    await b.stop();
+    throw error;
+  }
+}

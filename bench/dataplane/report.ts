@@ -1,0 +1,175 @@
+/**
+ * The data plane benchmark's figures: the throughput and latency table
+ * (weft and nginx side by side, the direct call as the further baseline,
+ * and the bare-Node floor), added latency and the ratios against the
+ * issue's targets, and a table of CPU and memory per gateway.
+ *
+ * @module
+ */
+import { type Measurement, printTable, round } from '../harness.js';
+import type { PathResult } from './measure-path.js';
+import type { PathName } from './paths.js';
+import type { RoutesMemory } from './routes-memory.js';
+
+/** Targets from the issue: weft/nginx. */
+export const TARGETS = { throughputAtLeast: 0.6, addedP99AtMost: 1.5 } as const;
+
+export type Measured = Record<PathName, PathResult>;
+type Gateways = Exclude<PathName, 'direct'>;
+
+/** Added latency per path (less the direct call's), and weft against nginx. */
+export interface Ratios {
+  readonly addedMs: Record<Gateways, { p50: number; p99: number }>;
+  /** weft/nginx saturated requests/s. */
+  readonly throughput: number;
+  readonly addedP50: number;
+  readonly addedP99: number;
+  readonly meetsThroughput: boolean;
+  readonly meetsAddedP99: boolean;
+  /** The bare-Node floor/nginx saturated requests/s: the most weft could reach as built. */
+  readonly floorThroughput: number;
+  /**
+   * CPU per request of both gateways, saturated, against nginx's: a capacity
+   * ratio that a busy machine disturbs less than requests/s do.
+   */
+  readonly cpuPerRequest: { weft: number; floor: number };
+}
+
+const cpuPer10k = (p: PathResult) =>
+  Object.values(p.usage.saturated).reduce((sum, u) => sum + u.cpuPer10k, 0);
+const cpuRatio = (p: PathResult, nginx: PathResult) => round(cpuPer10k(p) / cpuPer10k(nginx), 2);
+
+/** Added latency and the ratios of weft (and of the floor) against nginx. */
+export function ratios(paths: Measured): Ratios {
+  const added = (p: PathResult) => ({
+    p50: round(p.fixedRate.p50Ms - paths.direct.fixedRate.p50Ms, 3),
+    p99: round(p.fixedRate.p99Ms - paths.direct.fixedRate.p99Ms, 3),
+  });
+  const addedMs = { nginx: added(paths.nginx), floor: added(paths.floor), weft: added(paths.weft) };
+  const rps = (p: PathResult) => p.saturated.requestsPerSecond;
+  const throughput = round(rps(paths.weft) / rps(paths.nginx), 3);
+  const addedP99 = round(addedMs.weft.p99 / addedMs.nginx.p99, 3);
+  return {
+    addedMs,
+    throughput,
+    addedP50: round(addedMs.weft.p50 / addedMs.nginx.p50, 3),
+    addedP99,
+    meetsThroughput: throughput >= TARGETS.throughputAtLeast,
+    meetsAddedP99: addedP99 <= TARGETS.addedP99AtMost,
+    floorThroughput: round(rps(paths.floor) / rps(paths.nginx), 3),
+    cpuPerRequest: { weft: cpuRatio(paths.weft, paths.nginx), floor: cpuRatio(paths.floor, paths.nginx) },
+  };
+}
+
+function printRows(title: string, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`\n${title}`);
+  console.log(fmt(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(fmt(r));
+}
+
+const NAMES: Record<PathName, string> = {
+  direct: 'direct call',
+  nginx: 'nginx A->B',
+  floor: 'bare Node A->B',
+  weft: 'weft A->B',
+};
+
+const asMeasurement = (p: PathResult): Measurement => ({
+  name: NAMES[p.name],
+  ops: p.saturated.requests,
+  seconds: p.saturated.seconds,
+  opsPerSecond: p.saturated.requestsPerSecond,
+  p50Ms: p.fixedRate.p50Ms,
+  p99Ms: p.fixedRate.p99Ms,
+});
+
+/** Prints the throughput/latency table, added latency with the ratios, and CPU/memory per gateway. */
+export function printReport(
+  paths: Measured,
+  r: Ratios,
+  routes: {
+    weft: RoutesMemory[];
+    nginx: RoutesMemory[];
+    runtime: { node: RoutesMemory; nodeWithTsx: RoutesMemory };
+  },
+  rate: number,
+): void {
+  const [d, n, f, w] = [paths.direct, paths.nginx, paths.floor, paths.weft].map(asMeasurement) as [
+    Measurement,
+    Measurement,
+    Measurement,
+    Measurement,
+  ];
+  printTable(
+    `Gateway data plane, two hops on loopback: ops/s saturated (wrk -t1 -c32); p50/p99 ms at a fixed ${rate} req/s`,
+    [
+      { subject: w, baseline: n },
+      { subject: w, baseline: f },
+      { subject: w, baseline: d },
+      { subject: n, baseline: d },
+      { subject: f, baseline: n },
+    ],
+  );
+  const order = [paths.direct, paths.nginx, paths.floor, paths.weft];
+  printRows(
+    `Added latency at ${rate} req/s (path minus direct), and failures`,
+    ['path', 'p50 ms', 'p99 ms', 'added p50', 'added p99', 'sat p99 ms', 'failed', 'client lag p99'],
+    order.map((p) => [
+      p.name,
+      String(p.fixedRate.p50Ms),
+      String(p.fixedRate.p99Ms),
+      p.name === 'direct' ? '-' : String(r.addedMs[p.name].p50),
+      p.name === 'direct' ? '-' : String(r.addedMs[p.name].p99),
+      String(p.saturated.p99Ms),
+      String(p.fixedRate.failed + p.saturated.errors + p.saturated.non2xx),
+      String(p.fixedRate.clientLagP99Ms),
+    ]),
+  );
+  const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  console.log(
+    `\nweft/nginx: throughput ${r.throughput}x (target >= ${TARGETS.throughputAtLeast}: ${mark(r.meetsThroughput)}), ` +
+      `added p99 ${r.addedP99}x (target <= ${TARGETS.addedP99AtMost}: ${mark(r.meetsAddedP99)}), ` +
+      `added p50 ${r.addedP50}x; bare Node/nginx throughput ${r.floorThroughput}x`,
+  );
+  console.log(
+    `CPU per request, both gateways, saturated: weft ${r.cpuPerRequest.weft}x nginx's, bare Node ${r.cpuPerRequest.floor}x`,
+  );
+  const at = (list: RoutesMemory[], i: number) => (list[i] ? `${list[i].rssMiB} / ${list[i].pssMiB}` : '-');
+  const rows = [paths.nginx, paths.floor, paths.weft].flatMap((p) =>
+    Object.keys(p.usage.saturated).map((label) => {
+      const sat = p.usage.saturated[label]!;
+      const fixed = p.usage.fixedRate[label]!;
+      const list = label === 'weft-a' ? routes.weft : label === 'nginx-a' ? routes.nginx : [];
+      return [
+        label,
+        String(sat.cpuPer10k),
+        String(fixed.cpuPer10k),
+        `${sat.peakRssMiB} / ${sat.peakPssMiB}`,
+        at(list, 0),
+        at(list, 1),
+      ];
+    }),
+  );
+  const many = routes.weft[1]?.routes ?? routes.nginx[1]?.routes ?? 0;
+  printRows(
+    'CPU and memory per gateway (nginx: master + worker; MiB as RSS / PSS)',
+    [
+      'gateway',
+      'CPU s/10k saturated',
+      `CPU s/10k @${rate}/s`,
+      'peak MiB saturated',
+      'idle MiB, 1 route',
+      `idle MiB, ${many} routes`,
+    ],
+    rows,
+  );
+  const { node, nodeWithTsx } = routes.runtime;
+  console.log(
+    `runtime alone, idle: node ${node.rssMiB} / ${node.pssMiB} MiB; ` +
+      `node --import tsx (as bin/weft.js runs) ${nodeWithTsx.rssMiB} / ${nodeWithTsx.pssMiB} MiB`,
+  );
+}
