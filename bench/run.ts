@@ -5,11 +5,13 @@
  */
 import { benchApi } from './api.js';
 import { benchCompile } from './compile.js';
+import { benchDataplane } from './dataplane.js';
 import { benchIdentity } from './identity.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   api: benchApi,
   compile: benchCompile,
+  dataplane: benchDataplane,
   identity: benchIdentity,
 };
 
