@@ -26,11 +26,12 @@ export interface AgentArgs {
   /** @default the agent test environment */
   readonly environment?: string;
   /**
-   * The data plane's listeners. @default `127.0.0.1:0` each, so agents of
-   * parallel test files never fight over the Gateway's address or :15001
+   * The data plane's listeners; `null`: no flag, the agent's own default (the
+   * Gateway's addresses). @default `127.0.0.1:0` each, so agents of parallel
+   * test files never fight over a Gateway's address or :15001
    */
-  readonly ingressAddress?: string;
-  readonly egressAddress?: string;
+  readonly ingressAddress?: string | null;
+  readonly egressAddress?: string | null;
 }
 
 export interface AgentProcess {
@@ -48,6 +49,9 @@ export interface AgentProcess {
 
 const running = new Set<ChildProcess>();
 
+const flag = (name: string, value: string | null | undefined) =>
+  value === null ? [] : [name, value ?? '127.0.0.1:0'];
+
 /** Starts `weft agent` and resolves once it logged `ready`. */
 export function startAgent(args: AgentArgs): Promise<AgentProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -62,8 +66,8 @@ export function startAgent(args: AgentArgs): Promise<AgentProcess> {
       ...['--control-plane', args.controlPlane],
       ...['--data', args.dataDir, '--admin-address', args.adminAddress ?? '127.0.0.1:0'],
       ...['--poll-interval', args.pollInterval ?? '60s'],
-      ...['--ingress-address', args.ingressAddress ?? '127.0.0.1:0'],
-      ...['--egress-address', args.egressAddress ?? '127.0.0.1:0'],
+      ...flag('--ingress-address', args.ingressAddress),
+      ...flag('--egress-address', args.egressAddress),
     ],
     { cwd: tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -128,9 +132,9 @@ export async function killAgents(): Promise<void> {
 }
 
 /** A loopback port that was free a moment ago (to name a webhook before the agent binds it). */
-export function freePort(): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
+    const server = createServer().listen(0, host, () => {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
@@ -141,4 +145,17 @@ export function freePort(): Promise<number> {
 export function metric(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** Resolves once the agent's `/readyz` answers 200 (usable in `beforeAll`, unlike `expect.poll`). */
+export async function waitReady(agent: AgentProcess, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const res = await agent.get('/readyz');
+    if (res.status === 200) return;
+    last = res.body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the agent did not get ready: ${last}\n${agent.output()}`);
 }

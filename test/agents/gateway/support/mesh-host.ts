@@ -9,6 +9,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { decodeProtectedHeader } from 'jose';
+import { newSvidKey } from '../../../../agents/gateway/svid-key.js';
 import { type LocalHost, startLocalHost } from '../../../../functions/local/host.js';
 import { type GatewaySnapshot, gatewayKey } from '../../../../shared/config/snapshot.js';
 import { snapshotBlobKey } from '../../../../shared/config/snapshot-blobs.js';
@@ -72,14 +73,24 @@ export interface MeshHost {
   signedSnapshot(name?: string): Promise<{ snapshot: GatewaySnapshot; jws: string }>;
   /** The `kid` the host signs with, for forgeries under the right name. */
   kid(): Promise<string>;
+  /** A JWT-SVID for a workload: attests with a join token for `spiffeId` (`POST /v1/attest`). */
+  workloadJwt(spiffeId: string): Promise<string>;
+  /** Stops the control plane (the API and everything behind it); `close` then only cleans up. */
+  stop(): Promise<void>;
   /** What the gateway last reported (`GET .../status`, as an operator). */
   status(name?: string): Promise<Record<string, unknown> | undefined>;
   close(): Promise<void>;
 }
 
-export async function startMeshHost(
-  options: { webhook?: string; x509SvidTtl?: string } = {},
-): Promise<MeshHost> {
+/** Options of {@link startMeshHost}. */
+export interface MeshHostOptions {
+  readonly webhook?: string;
+  readonly x509SvidTtl?: string;
+  /** The documents applied at start. @default `meshDocs(options)` */
+  readonly docs?: readonly unknown[];
+}
+
+export async function startMeshHost(options: MeshHostOptions = {}): Promise<MeshHost> {
   const dataDir = await tempDir('weft-agent-cp-');
   const host = await startLocalHost({ dataDir, logger: SILENT });
   const admin = { authorization: `Bearer ${host.adminToken}`, 'content-type': 'application/json' };
@@ -101,7 +112,14 @@ export async function startMeshHost(
     await post('/v1/apply', docs);
     await host.idle();
   };
-  await apply(meshDocs(options));
+  await apply(options.docs ?? meshDocs(options));
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= host.close();
+    return stopped;
+  };
+  const joinToken = async (spiffeId = GATEWAY_ID) =>
+    (await post('/v1/join-tokens', { spiffeId })).token as string;
   const signedSnapshot = async (name = GW) => {
     await host.idle();
     const blob = await host.blobs.get(snapshotBlobKey(gatewayKey(ENV, name)));
@@ -114,7 +132,19 @@ export async function startMeshHost(
     url: host.url,
     dataDir,
     apply,
-    joinToken: async (spiffeId = GATEWAY_ID) => (await post('/v1/join-tokens', { spiffeId })).token as string,
+    joinToken,
+    async workloadJwt(spiffeId) {
+      const attestation = { type: 'join_token', token: await joinToken(spiffeId) };
+      const res = await fetch(`${host.url}/v1/attest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ attestation, csr: (await newSvidKey()).csrPem }),
+      });
+      const body = (await res.json()) as { jwtSvid?: { token: string } };
+      if (!res.ok || !body.jwtSvid) throw new Error(`/v1/attest: ${res.status} ${JSON.stringify(body)}`);
+      return body.jwtSvid.token;
+    },
+    stop,
     signedSnapshot,
     kid: async () => decodeProtectedHeader((await signedSnapshot()).jws).kid!,
     async status(name = GW) {
@@ -122,7 +152,7 @@ export async function startMeshHost(
       return res.status === 200 ? (res.body as Record<string, unknown>) : undefined;
     },
     async close() {
-      await host.close();
+      await stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
