@@ -1,9 +1,11 @@
 /**
  * The gateway data plane's two-hop path (client -> gateway A -> mTLS 1.3 ->
- * gateway B -> service) beside nginx doing the same two hops and beside the
- * direct call, all on 127.0.0.1: saturated requests/s (wrk), p50 and p99
- * added latency at a fixed rate (open loop), CPU and memory per gateway
- * process, and gateway A's memory with 1,000 routes loaded. weft runs as
+ * gateway B -> service) beside nginx doing the same two hops, beside the
+ * same two hops in bare Node (the floor under weft: `node:http(s)` and
+ * undici only) and beside the direct call, all on 127.0.0.1: saturated
+ * requests/s (wrk), p50 and p99 added latency at a fixed rate (open loop),
+ * CPU and memory per gateway process, and gateway A's memory with 1,000
+ * routes loaded. weft runs as
  * the agent would: each gateway its own process, JWT-SVID checked at both
  * hops, routing with retries and a budget, policy at B, metrics and one
  * access line per hop. Writes `bench/results/dataplane.json`.
