@@ -5,8 +5,9 @@
  * undici only) and beside the direct call, all on 127.0.0.1: saturated
  * requests/s (wrk), p50 and p99 added latency at a fixed rate (open loop),
  * CPU and memory per gateway process, and gateway A's memory with 1,000
- * routes loaded. weft runs as
- * the agent would: each gateway its own process, JWT-SVID checked at both
+ * routes loaded. Every path runs at once and is measured in slices
+ * interleaved with the others, as the machine is shared. weft runs as the
+ * agent would: each gateway its own process, JWT-SVID checked at both
  * hops, routing with retries and a budget, policy at B, metrics and one
  * access line per hop. Writes `bench/results/dataplane.json`.
  *
@@ -22,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFloorPath } from './dataplane/floor.js';
 import { makeMaterials } from './dataplane/materials.js';
-import { measurePath, type PathResult } from './dataplane/measure-path.js';
+import { measurePaths } from './dataplane/measure.js';
 import { ensureTool } from './dataplane/nginx.js';
 import {
   checkPath,
@@ -32,7 +33,7 @@ import {
   startService,
 } from './dataplane/paths.js';
 import { type ProfileSummary, printProfile, profilePath } from './dataplane/profile.js';
-import { printReport, ratios, TARGETS } from './dataplane/report.js';
+import { type Measured, printReport, ratios, TARGETS } from './dataplane/report.js';
 import { nginxRoutesMemory, runtimeMemory, weftRoutesMemory } from './dataplane/routes-memory.js';
 import { startWeftPath } from './dataplane/weft.js';
 import { saturate, type Target } from './dataplane/wrk.js';
@@ -44,6 +45,8 @@ const SECONDS = env('SECONDS', 10);
 const RATE = env('RATE', 1000);
 const ROUTES = env('ROUTES', 1000);
 const CONNECTIONS = 32;
+/** Slices per path and kind of run, interleaved across paths (see `measure.ts`). */
+const ROUNDS = 5;
 const PROFILE = process.env.WEFT_BENCH_DATAPLANE_PROFILE === '1';
 
 /** Runs the data plane benchmark, prints its tables and writes `bench/results/dataplane.json`. */
@@ -56,7 +59,8 @@ export async function benchDataplane(): Promise<void> {
   }
   if (!wrk) console.log('dataplane: wrk is unavailable; saturated runs use the bounded Node client instead');
   console.log(
-    `dataplane: ${SECONDS} s saturated (-c${CONNECTIONS}) and ${SECONDS} s at ${RATE} req/s per path, on 127.0.0.1`,
+    `dataplane: per path ${SECONDS} s saturated (-c${CONNECTIONS}) and ${SECONDS} s at ${RATE} req/s, ` +
+      `each in ${ROUNDS} slices interleaved across paths, on 127.0.0.1`,
   );
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-dataplane-'));
   // nginx workers drop root for nobody, and must reach their temp dirs.
@@ -71,10 +75,6 @@ export async function benchDataplane(): Promise<void> {
     const m = await makeMaterials(dir);
     const service = await startService(nginx, dir);
     running.push({ name: 'direct', target: { origin: '', headers: {} }, groups: [], stop: service.stop });
-    const settings = { wrk, dir, seconds: SECONDS, warmupSeconds: 3, rate: RATE, connections: CONNECTIONS };
-    const measured: Partial<Record<PathResult['name'], PathResult>> = {};
-    const profile: Record<string, ProfileSummary> = {};
-    const load = (target: Target, seconds: number) => saturate(wrk, dir, target, seconds, CONNECTIONS);
     const starters = [
       async () => directPath(m, service),
       () => startNginxPath(nginx, dir, m, service),
@@ -85,29 +85,35 @@ export async function benchDataplane(): Promise<void> {
       const path = await start();
       running.push(path);
       await checkPath(path.name, path.target);
-      measured[path.name] = await measurePath(path, settings);
-      if (PROFILE && path.gateways) Object.assign(profile, await profilePath(path, load, SECONDS));
-      await path.stop();
-      running.pop();
-      console.log(`dataplane: measured ${path.name}`);
     }
+    const settings = {
+      wrk,
+      dir,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      warmupSeconds: 3,
+      rate: RATE,
+      connections: CONNECTIONS,
+    };
+    const measured = await measurePaths(running.slice(1), settings);
+    const profile: Record<string, ProfileSummary> = {};
+    const load = (target: Target, seconds: number) => saturate(wrk, dir, target, seconds, CONNECTIONS);
+    for (const path of PROFILE ? running.slice(1) : [])
+      if (path.gateways) Object.assign(profile, await profilePath(path, load, SECONDS));
+    await stopAll();
     const routes = {
       weft: [await weftRoutesMemory(dir, m, 1), await weftRoutesMemory(dir, m, ROUTES)],
       nginx: [await nginxRoutesMemory(nginx, dir, m, 1), await nginxRoutesMemory(nginx, dir, m, ROUTES)],
       runtime: await runtimeMemory(),
     };
-    const paths = {
-      direct: measured.direct!,
-      nginx: measured.nginx!,
-      floor: measured.floor!,
-      weft: measured.weft!,
-    };
+    const paths = Object.fromEntries(measured.map((p) => [p.name, p])) as Measured;
     const r = ratios(paths);
     printReport(paths, r, routes, RATE);
     for (const [label, summary] of Object.entries(profile)) printProfile(label, summary);
     const file = await writeResults('dataplane', {
       settings: {
         seconds: SECONDS,
+        rounds: ROUNDS,
         rate: RATE,
         connections: CONNECTIONS,
         routes: ROUTES,

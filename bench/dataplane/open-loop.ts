@@ -3,8 +3,9 @@
  * starts request `i` at `i / rate` seconds whatever the earlier ones are
  * doing (a 1 ms timer catching up on what is due), over an undici keep-alive
  * pool, and times each from the moment it was sent. Bounded: exactly
- * `rate * seconds` requests, and a hard stop 15 s after the last is due.
- * The client's own scheduling lag is reported so a busy machine shows.
+ * `rate * seconds` requests a run, and a hard stop 15 s after the last is
+ * due. The client's own scheduling lag is kept so a busy machine shows.
+ * Runs of one path add up (the benchmark interleaves paths in slices).
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { Pool } from 'undici';
 import { percentile, round } from '../harness.js';
 import type { Target } from './wrk.js';
 
-/** One fixed-rate run. */
+/** Fixed-rate results of one path, over all its slices. */
 export interface FixedRateResult {
   readonly rate: number;
   readonly sent: number;
@@ -28,58 +29,91 @@ export interface FixedRateResult {
   readonly clientLagP99Ms: number;
 }
 
-/** Sends `rate` requests a second to `target` for `seconds`. */
-export async function runFixedRate(target: Target, rate = 1000, seconds = 10): Promise<FixedRateResult> {
-  const total = rate * seconds;
-  const pool = new Pool(target.origin, { connections: 64, keepAliveTimeout: 30_000 });
-  const latencies: number[] = [];
-  const lags = new Float64Array(total);
-  let failed = 0;
-  let finished = 0;
-  let sent = 0;
-  const started = performance.now();
-  await new Promise<void>((resolve) => {
-    const hardStop = setTimeout(resolve, (seconds + 15) * 1000);
-    const settle = () => {
-      if (++finished === total) {
-        clearTimeout(hardStop);
-        resolve();
-      }
-    };
-    const fire = (i: number) => {
-      const t = performance.now();
-      lags[i] = t - (started + (i * 1000) / rate);
-      pool.request({ method: 'GET', path: '/', headers: target.headers, headersTimeout: 10_000 }).then(
-        async (res) => {
-          await res.body.dump();
-          if (res.statusCode < 300) latencies.push(performance.now() - t);
-          else failed++;
-          settle();
-        },
+/** An open-loop client for one path; `run` it for slices, then `result()`. */
+export class OpenLoopClient {
+  readonly #target: Target;
+  readonly #pool: Pool;
+  readonly #latencies: number[] = [];
+  readonly #lags: number[] = [];
+  #sent = 0;
+  #failed = 0;
+  #rate = 0;
+
+  constructor(target: Target) {
+    this.#target = target;
+    this.#pool = new Pool(target.origin, { connections: 64, keepAliveTimeout: 30_000 });
+  }
+
+  /** Sends `rate` requests a second for `seconds`; resolves when all are answered or the hard stop passes. */
+  run(rate: number, seconds: number): Promise<void> {
+    this.#rate = rate;
+    const total = Math.round(rate * seconds);
+    let finished = 0;
+    let sent = 0;
+    const started = performance.now();
+    return new Promise<void>((resolve) => {
+      const hardStop = setTimeout(
         () => {
-          failed++;
-          settle();
+          this.#failed += total - finished;
+          finished = total;
+          resolve();
         },
+        (seconds + 15) * 1000,
       );
+      const settle = (latency?: number) => {
+        if (finished >= total) return;
+        if (latency === undefined) this.#failed++;
+        else this.#latencies.push(latency);
+        if (++finished === total) {
+          clearTimeout(hardStop);
+          resolve();
+        }
+      };
+      const fire = (i: number) => {
+        const t = performance.now();
+        this.#lags.push(t - (started + (i * 1000) / rate));
+        this.#pool
+          .request({ method: 'GET', path: '/', headers: this.#target.headers, headersTimeout: 10_000 })
+          .then(
+            async (res) => {
+              await res.body.dump();
+              settle(res.statusCode < 300 ? performance.now() - t : undefined);
+            },
+            () => settle(),
+          );
+      };
+      const timer = setInterval(() => {
+        const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
+        while (sent < due) fire(sent++);
+        if (sent >= total) clearInterval(timer);
+      }, 1);
+      this.#sent += total;
+    });
+  }
+
+  /** 2xx answers so far, over every run. */
+  get answered(): number {
+    return this.#latencies.length;
+  }
+
+  /** Percentiles over every request of every run. */
+  result(): FixedRateResult {
+    const latencies = [...this.#latencies].sort((a, b) => a - b);
+    const lags = [...this.#lags].sort((a, b) => a - b);
+    return {
+      rate: this.#rate,
+      sent: this.#sent,
+      ok: latencies.length,
+      failed: this.#failed,
+      p50Ms: round(percentile(latencies, 0.5), 3),
+      p90Ms: round(percentile(latencies, 0.9), 3),
+      p99Ms: round(percentile(latencies, 0.99), 3),
+      maxMs: round(latencies.at(-1) ?? 0, 3),
+      clientLagP99Ms: round(percentile(lags, 0.99), 3),
     };
-    const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
-      while (sent < due) fire(sent++);
-      if (sent >= total) clearInterval(timer);
-    }, 1);
-  });
-  await pool.destroy();
-  latencies.sort((a, b) => a - b);
-  lags.sort();
-  return {
-    rate,
-    sent,
-    ok: latencies.length,
-    failed: failed + (total - finished),
-    p50Ms: round(percentile(latencies, 0.5), 3),
-    p90Ms: round(percentile(latencies, 0.9), 3),
-    p99Ms: round(percentile(latencies, 0.99), 3),
-    maxMs: round(latencies.at(-1) ?? 0, 3),
-    clientLagP99Ms: round(percentile(lags, 0.99), 3),
-  };
+  }
+
+  close(): Promise<void> {
+    return this.#pool.destroy();
+  }
 }

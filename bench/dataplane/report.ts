@@ -7,7 +7,7 @@
  * @module
  */
 import { type Measurement, printTable, round } from '../harness.js';
-import type { PathResult } from './measure-path.js';
+import type { PathResult } from './measure.js';
 import type { PathName } from './paths.js';
 import type { RoutesMemory } from './routes-memory.js';
 
