@@ -68,10 +68,11 @@ export function mountDataPlane(o: DataPlaneMountOptions): MountedDataPlane {
     const applied = o.applied.current;
     if (plane || closed || !applied || !current) return;
     const { gateway } = applied.snapshot;
+    const creds = current();
     const next = createDataPlane({
       environment: o.environment,
       gatewayName: o.name,
-      credentials: current,
+      credentials: () => creds,
       snapshot: () => o.applied.current!.snapshot,
       registry: o.registry,
       logger: o.logger,
@@ -90,8 +91,10 @@ export function mountDataPlane(o: DataPlaneMountOptions): MountedDataPlane {
     if (closed) return next.close();
     plane = next;
     problem = undefined;
-    // A snapshot applied while it was binding.
+    // A snapshot applied, or credentials rotated, while it was binding.
     if (o.applied.current !== applied) plane.applySnapshot(o.applied.current!.snapshot);
+    const now = current();
+    if (now.certChainPem !== creds.certChainPem || now.bundle !== creds.bundle) plane.updateCredentials(now);
   };
   const startOnce = () => {
     starting ??= start().finally(() => {
