@@ -5,12 +5,14 @@
  */
 import { benchApi } from './api.js';
 import { benchCompile } from './compile.js';
+import { benchConvergence } from './convergence.js';
 import { benchDataplane } from './dataplane.js';
 import { benchIdentity } from './identity.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   api: benchApi,
   compile: benchCompile,
+  convergence: benchConvergence,
   dataplane: benchDataplane,
   identity: benchIdentity,
 };
