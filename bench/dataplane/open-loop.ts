@@ -21,10 +21,18 @@ export interface FixedRateResult {
   readonly ok: number;
   /** Other answers, failures, and requests unanswered at the hard stop. */
   readonly failed: number;
+  /** Over every request of every slice. */
   readonly p50Ms: number;
   readonly p90Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /**
+   * Each slice's p50 and p99, and their medians: one stall of the shared
+   * machine spoils the pooled p99 of whichever path it hit, but only one slice.
+   */
+  readonly slices: readonly { p50Ms: number; p99Ms: number }[];
+  readonly medianSliceP50Ms: number;
+  readonly medianSliceP99Ms: number;
   /** How late the client started requests (p99): high means the client, not the path, was starved. */
   readonly clientLagP99Ms: number;
 }
@@ -34,6 +42,8 @@ export class OpenLoopClient {
   readonly #target: Target;
   readonly #pool: Pool;
   readonly #latencies: number[] = [];
+  /** Where each slice's latencies start in `#latencies`. */
+  readonly #starts: number[] = [];
   readonly #lags: number[] = [];
   #sent = 0;
   #failed = 0;
@@ -51,6 +61,7 @@ export class OpenLoopClient {
     let finished = 0;
     let sent = 0;
     const started = performance.now();
+    this.#starts.push(this.#latencies.length);
     return new Promise<void>((resolve) => {
       const hardStop = setTimeout(
         () => {
@@ -100,6 +111,11 @@ export class OpenLoopClient {
   result(): FixedRateResult {
     const latencies = [...this.#latencies].sort((a, b) => a - b);
     const lags = [...this.#lags].sort((a, b) => a - b);
+    const slices = this.#starts.map((start, i) => {
+      const own = this.#latencies.slice(start, this.#starts[i + 1]).sort((a, b) => a - b);
+      return { p50Ms: round(percentile(own, 0.5), 3), p99Ms: round(percentile(own, 0.99), 3) };
+    });
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     return {
       rate: this.#rate,
       sent: this.#sent,
@@ -110,6 +126,9 @@ export class OpenLoopClient {
       p99Ms: round(percentile(latencies, 0.99), 3),
       maxMs: round(latencies.at(-1) ?? 0, 3),
       clientLagP99Ms: round(percentile(lags, 0.99), 3),
+      slices,
+      medianSliceP50Ms: median(slices.map((x) => x.p50Ms)),
+      medianSliceP99Ms: median(slices.map((x) => x.p99Ms)),
     };
   }
 
