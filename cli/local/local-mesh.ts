@@ -17,6 +17,9 @@ export interface LocalGateway {
   readonly name: string;
   /** `host:port` of its admin server: the host and port of `spec.webhook`. */
   readonly adminAddress: string;
+  /** Where its data plane listens: mTLS ingress (`spec.address`) and egress (`spec.egressAddress`, else admin host :15001). */
+  readonly ingressAddress: string;
+  readonly egressAddress: string;
 }
 
 /** A demo service `weft up` serves in process, where a Workload says it runs. */
@@ -69,7 +72,14 @@ export function planLocalMesh(documents: readonly unknown[]): LocalMesh {
           EXIT.failed,
         );
       }
-      gateways.push({ environment, name, adminAddress: admin });
+      const egressAddress = resource.spec.egressAddress ?? `${splitAddress(admin).host}:15001`;
+      gateways.push({
+        environment,
+        name,
+        adminAddress: admin,
+        ingressAddress: resource.spec.address,
+        egressAddress,
+      });
     } else if (resource?.kind === 'Workload') {
       const { host, port } = splitAddress(resource.spec.address);
       const namespace = resource.metadata.namespace ?? 'default';

@@ -1,6 +1,7 @@
 /**
  * The mesh file `weft up` runs: checked against this machine before
- * anything starts (every loopback address it names can be bound), then
+ * anything starts (every loopback address it names can be bound: admin,
+ * ingress and egress of each gateway, each demo service), then
  * applied through the API like any operator's apply.
  *
  * @module
@@ -9,7 +10,7 @@ import type { ApiClient } from '../api-client.js';
 import { applyManifests } from '../apply-manifests.js';
 import type { Manifest } from '../manifests.js';
 import { type ActionResult, countActions, formatAction } from '../output/actions.js';
-import type { LocalMesh } from './local-mesh.js';
+import { isLoopbackHost, type LocalMesh } from './local-mesh.js';
 import { probeBind, splitAddress } from './loopback.js';
 
 /**
@@ -21,8 +22,17 @@ import { probeBind, splitAddress } from './loopback.js';
  */
 export async function probeLocalMesh(mesh: LocalMesh): Promise<void> {
   for (const g of mesh.gateways) {
-    const { host, port } = splitAddress(g.adminAddress);
-    await probeBind(host, port, `the admin port of gateway ${g.environment}/${g.name}`);
+    const ports: [string, string][] = [
+      [g.adminAddress, 'admin port'],
+      [g.ingressAddress, 'mTLS ingress'],
+      [g.egressAddress, 'egress'],
+    ];
+    for (const [address, what] of ports) {
+      const { host, port } = splitAddress(address);
+      // A non-loopback ingress is where other gateways reach this one from outside: not bound here.
+      if (isLoopbackHost(host))
+        await probeBind(host, port, `the ${what} of gateway ${g.environment}/${g.name}`);
+    }
   }
   const seen = new Set<string>();
   for (const s of mesh.services) {

@@ -41,13 +41,16 @@ export function upSummary(s: UpSummary, ctx: CommandContext): string {
     ...s.applied,
     '',
     `Gateway agents (\`weft agent\` processes; state in ${shown(s.dataDir)}/agents/<env>, log in ${shown(s.dataDir)}/agents/<env>.log):`,
-    ...table(
-      s.gateways.map((g) => [
+    ...table([
+      ['GATEWAY', 'ADMIN', 'INGRESS (mTLS)', 'EGRESS', 'APPLIED'],
+      ...s.gateways.map((g) => [
         `${g.gateway.environment}/${g.gateway.name}`,
-        `admin ${g.child.admin}`,
-        `applied ${g.version}${g.ready ? '' : '  (not ready: curl its /readyz)'}`,
+        g.child.admin,
+        g.gateway.ingressAddress,
+        g.gateway.egressAddress,
+        `${g.version}${g.ready ? '' : '  (not ready: curl its /readyz)'}`,
       ]),
-    ),
+    ]),
     `  ${s.converged}`,
     '',
     'Demo services (each answers with the service, environment, path and headers it got):',

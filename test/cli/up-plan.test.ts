@@ -24,11 +24,19 @@ const gateway = (name: string, environment: string, webhook?: string) => ({
 describe('planLocalMesh', () => {
   it('runs an agent per demo gateway where its webhook points, and a demo service per workload', async () => {
     const plan = planLocalMesh(await demoDocs());
-    expect(plan.gateways).toEqual([
-      { environment: 'aws', name: 'aws-edge', adminAddress: '127.0.1.1:15000' },
-      { environment: 'gcp', name: 'gcp-edge', adminAddress: '127.0.2.1:15000' },
-      { environment: 'azure', name: 'azure-edge', adminAddress: '127.0.3.1:15000' },
-    ]);
+    expect(plan.gateways).toEqual(
+      [1, 2, 3].map((n, i) => {
+        const environment = ['aws', 'gcp', 'azure'][i]!;
+        const host = `127.0.${n}.1`;
+        return {
+          environment,
+          name: `${environment}-edge`,
+          adminAddress: `${host}:15000`,
+          ingressAddress: `${host}:15443`,
+          egressAddress: `${host}:15001`,
+        };
+      }),
+    );
     expect(
       plan.services.map((s) => `${s.service}.${s.namespace}@${s.environment} ${s.host}:${s.port}`),
     ).toEqual([
