@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPEAT_GRACE_MS } from '../../cli/local/stack.js';
 import { killAll, type RunningWeft, runWeft, startWeft } from '../cli/weft-process.js';
+import { makeCsr } from '../support/csr.js';
 import { tempDir } from '../support/temp-dir.js';
 import { startDirectAgent } from './support/agents.js';
 import { alive, curl, curlJson, metric } from './support/curl.js';
@@ -79,7 +80,9 @@ describe.sequential('weft up', () => {
     expect(up.stdout()).toMatch(/^weft is up: the control plane, 3 gateway agents, 6 demo services/);
     for (const env of ENVIRONMENTS) {
       expect(up.stdout()).toMatch(
-        new RegExp(`${env}/${GATEWAY[env]}\\s+admin ${mesh.admins[env]}\\s+applied ${v1}`),
+        new RegExp(
+          `${env}/${GATEWAY[env]}\\s+${mesh.admins[env]}\\s+${mesh.hosts[env]}:15443\\s+${mesh.hosts[env]}:15001\\s+${v1}`,
+        ),
       );
       const ready = await curl(`${mesh.admins[env]}/readyz`);
       expect(ready.status, ready.body).toBe(200);
@@ -102,6 +105,51 @@ describe.sequential('weft up', () => {
     });
     const gateways = await runWeft(['get', 'gateways', '--server', up.url, '--data', data]);
     for (const name of Object.values(GATEWAY)) expect(gateways.stdout).toContain(name);
+  });
+
+  it("carries a call from the aws gateway's egress to orders in another cloud, as frontend", async () => {
+    const frontend = 'spiffe://weft.demo/ns/shop/svc/frontend';
+    const token = await runWeft([
+      'token',
+      'create',
+      '--spiffe-id',
+      frontend,
+      '--server',
+      up.url,
+      '--data',
+      data,
+    ]);
+    const { csrPem } = await makeCsr();
+    const attestation = { attestation: { type: 'join_token', token: token.stdout.trim() }, csr: csrPem };
+    const attested = await curlJson<{ jwtSvid: { token: string } }>(
+      `${up.url}/v1/attest`,
+      '-X',
+      'POST',
+      '-H',
+      'content-type: application/json',
+      '--data-binary',
+      JSON.stringify(attestation),
+    );
+    const via = [
+      '-x',
+      `http://${mesh.hosts.aws}:15001`,
+      '-H',
+      `Authorization: Bearer ${attested.jwtSvid.token}`,
+    ];
+    const answer = await curlJson<{
+      service: string;
+      environment: string;
+      path: string;
+      headers: Record<string, string>;
+    }>('http://orders.shop.weft.internal/orders/7', ...via);
+    // The route sends orders to gcp (80) or azure (20); the JWT-SVID is checked and stripped on the way.
+    expect(answer).toMatchObject({
+      service: 'orders',
+      path: '/orders/7',
+      headers: { 'x-weft-source-identity': frontend },
+    });
+    expect(['gcp', 'azure']).toContain(answer.environment);
+    expect(answer.headers.authorization).toBeUndefined();
   });
 
   it('apply --wait: a policy change reaches the gateway it concerns, and no other', async () => {
@@ -226,9 +274,7 @@ describe.sequential('weft up', () => {
     expect(up.stderr().match(/resuming its identity/g)).toHaveLength(3);
     expect(up.stderr()).not.toContain('join token');
     expect(convergedVersion(up.stdout())).toBe(v1);
-    expect(up.stdout()).toMatch(
-      new RegExp(`azure/azure-edge\\s+admin \\S+\\s+applied ${azureAfter.version}`),
-    );
+    expect(up.stdout()).toMatch(new RegExp(`azure/azure-edge(\\s+\\S+){3}\\s+${azureAfter.version}`));
   });
 
   it('apply --wait names the gateway that lags, and exits 1 after --timeout', async () => {
