@@ -51,6 +51,8 @@ async function startBatch(batch: StartBatch): Promise<void> {
         adminAddress: a.adminAddress,
         logger: silent,
         fetch: fetchFrom,
+        // The control loop alone: what is measured is distribution, not traffic.
+        dataPlane: false,
       });
       agent.config.subscribe(({ snapshot, source }) => {
         if (source !== 'control-plane') return;
