@@ -5,6 +5,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface CurlResult {
   readonly status: number;
@@ -42,18 +43,32 @@ export async function curlJson<T = Record<string, unknown>>(url: string, ...args
   return JSON.parse(res.body) as T;
 }
 
+/** `POST` of a compact JWS, as the control plane sends a webhook notification. */
+export function postJose(url: string, jws: string): Promise<CurlResult> {
+  return curl(url, '-X', 'POST', '-H', 'content-type: application/jose', '--data-binary', jws);
+}
+
 /** A metric's value in a Prometheus text exposition (`name{labels}` exactly as written), 0 when absent. */
 export function metric(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
 
-/** True while a process with this pid exists. */
+/**
+ * True while a process with this pid runs. A zombie (exited, not yet reaped:
+ * an orphan waits for whoever adopted it) counts as gone.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // `pid (comm) S ...`: the state follows the last parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
