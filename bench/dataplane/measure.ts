@@ -9,6 +9,7 @@
  * @module
  */
 import { round } from '../harness.js';
+import type { GatewayStats } from './node-gateway.js';
 import { type FixedRateResult, OpenLoopClient } from './open-loop.js';
 import type { PathName, PathUnderTest } from './paths.js';
 import { cpuSeconds, samplePeaks } from './proc.js';
@@ -31,8 +32,11 @@ export interface PathResult {
   readonly fixedRate: FixedRateResult;
   /** By gateway label. */
   readonly usage: { saturated: Record<string, Usage>; fixedRate: Record<string, Usage> };
-  /** weft: `weft_requests_total` by gateway and status, at the end (warm-up included). */
-  readonly counted?: Record<string, Record<string, number>>;
+  /**
+   * weft and floor: each gateway's own account at the end, warm-up included
+   * (`process.cpuUsage()`, RSS, heap; weft: `weft_requests_total` by status).
+   */
+  readonly selfReport?: Record<string, GatewayStats>;
 }
 
 /** How long and how hard. */
@@ -149,7 +153,13 @@ export async function measurePaths(
       saturated: merge(saturated[i]!.slices),
       fixedRate: fixed[i]!.client.result(),
       usage: { saturated: saturated[i]!.meter.usage(), fixedRate: fixed[i]!.meter.usage() },
-      ...(p.counted ? { counted: await p.counted() } : {}),
+      ...(p.gateways
+        ? {
+            selfReport: Object.fromEntries(
+              await Promise.all(p.gateways.map(async (g) => [g.label, await g.stats()])),
+            ),
+          }
+        : {}),
     })),
   );
 }

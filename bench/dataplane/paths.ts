@@ -27,8 +27,6 @@ export interface PathUnderTest {
   readonly groups: readonly ProcessGroup[];
   /** weft and floor: the gateway processes (to profile). */
   readonly gateways?: readonly NodeGateway<unknown>[];
-  /** weft only: what each gateway's metrics counted, by status. */
-  counted?(): Promise<Record<string, Record<string, number>>>;
   stop(): Promise<void>;
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { GatewayProcessConfig } from './gateway-process.js';
 import type { Materials } from './materials.js';
 import type { NginxInstance } from './nginx.js';
-import { type GatewayStats, startNodeGateway } from './node-gateway.js';
+import { startNodeGateway } from './node-gateway.js';
 import { type PathUnderTest, requestHeaders } from './paths.js';
 import { benchSnapshot, type SnapshotInput } from './snapshots.js';
 
@@ -45,7 +45,6 @@ export async function startWeftPath(
   const b = await startWeftGateway('weft-b', dir, m, { role: 'b', bIngress: '127.0.0.1:0', serviceAddress });
   try {
     const a = await startWeftGateway('weft-a', dir, m, { role: 'a', bIngress: b.ready.ingress });
-    const byStatus = (s: GatewayStats) => s.byStatus ?? {};
     return {
       name: 'weft',
       target: { origin: `http://${a.ready.egress}`, headers: requestHeaders(m) },
@@ -54,7 +53,6 @@ export async function startWeftPath(
         { label: b.label, pids: [b.pid] },
       ],
       gateways: [a, b],
-      counted: async () => ({ [a.label]: byStatus(await a.stats()), [b.label]: byStatus(await b.stats()) }),
       stop: async () => {
         await a.stop();
         await b.stop();
