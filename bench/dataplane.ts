@@ -21,6 +21,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopEveryChild } from './dataplane/children.js';
 import { startFloorPath } from './dataplane/floor.js';
 import { makeMaterials } from './dataplane/materials.js';
 import { measurePaths } from './dataplane/measure.js';
@@ -69,7 +70,10 @@ export async function benchDataplane(): Promise<void> {
   const stopAll = async () => {
     for (const p of running.splice(0).reverse()) await p.stop().catch((e: unknown) => console.error(e));
   };
-  const onSignal = () => void stopAll().finally(() => process.exit(130));
+  const onSignal = () =>
+    void stopEveryChild()
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   try {
     const m = await makeMaterials(dir);

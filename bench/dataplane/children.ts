@@ -19,6 +19,13 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
+const live = new Set<Child>();
+
+/** Stops every child still running (for a Ctrl-C in the middle of a run). */
+export async function stopEveryChild(): Promise<void> {
+  await Promise.all([...live].map((c) => c.stop(2_000)));
+}
+
 /** Spawns `command`; stderr goes to ours with `label` in front. */
 export function startChild(
   label: string,
@@ -37,7 +44,7 @@ export function startChild(
   createInterface({ input: child.stderr! }).on('line', (line) => console.error(`[${label}] ${line}`));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.on('error', (error) => console.error(`[${label}] ${error.message}`));
-  return {
+  const handle: Child = {
     process: child,
     pid: child.pid,
     waitForLine<T>(match: (line: string) => T | undefined, timeoutMs: number) {
@@ -73,6 +80,9 @@ export function startChild(
       clearTimeout(timer);
     },
   };
+  live.add(handle);
+  void exited.then(() => live.delete(handle));
+  return handle;
 }
 
 /** Resolves once `127.0.0.1:port` accepts a TCP connection; rejects after `timeoutMs`. */
