@@ -8,18 +8,9 @@
  * @module
  */
 import { TableClient } from '@azure/data-tables';
-import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
-import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
-import {
-  consoleJsonLogger,
-  type Env,
-  EnvConfig,
-  operatorAuthFromEnv,
-  type StateStoreFactory,
-  stateStoreFromEnv,
-} from '../../shared/api/startup.js';
+import type { ApiLogger } from '../../shared/api/create-api.js';
+import { composeCloudApi, type Env, type StateStoreFactory } from '../../shared/api/startup.js';
 import type { Api } from '../../shared/api/types.js';
-import { HybridLogicalClock } from '../../shared/state/hlc.js';
 import { AzureTableStateStore } from './table-state-store.js';
 
 /**
@@ -52,14 +43,12 @@ export interface AzureCompositionOptions {
  * const api = composeAzureApi(process.env, { createStore: () => new MemoryStateStore() });
  */
 export function composeAzureApi(env: Env = process.env, options: AzureCompositionOptions = {}): Api {
-  const config = new EnvConfig(env);
-  const auth = operatorAuthFromEnv(config);
-  const store = stateStoreFromEnv(config, AZURE_STATE_BACKENDS, 'tables', options.createStore);
-  config.check('weft on Azure');
-  return createApi({
-    store: store!,
-    hlc: new HybridLogicalClock('azure'),
-    authenticate: createOperatorAuthenticator(auth),
-    logger: options.logger ?? consoleJsonLogger({ cloud: 'azure' }),
+  return composeCloudApi(env, {
+    cloud: 'azure',
+    where: 'weft on Azure',
+    backends: AZURE_STATE_BACKENDS,
+    defaultBackend: 'tables',
+    createStore: options.createStore,
+    logger: options.logger,
   });
 }

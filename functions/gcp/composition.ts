@@ -8,18 +8,9 @@
  * @module
  */
 import { Firestore } from '@google-cloud/firestore';
-import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
-import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
-import {
-  consoleJsonLogger,
-  type Env,
-  EnvConfig,
-  operatorAuthFromEnv,
-  type StateStoreFactory,
-  stateStoreFromEnv,
-} from '../../shared/api/startup.js';
+import type { ApiLogger } from '../../shared/api/create-api.js';
+import { composeCloudApi, type Env, type StateStoreFactory } from '../../shared/api/startup.js';
 import type { Api } from '../../shared/api/types.js';
-import { HybridLogicalClock } from '../../shared/state/hlc.js';
 import { FirestoreStateStore } from './firestore-state-store.js';
 
 /**
@@ -49,14 +40,12 @@ export interface GcpCompositionOptions {
  * const api = composeGcpApi(process.env, { createStore: () => new MemoryStateStore() });
  */
 export function composeGcpApi(env: Env = process.env, options: GcpCompositionOptions = {}): Api {
-  const config = new EnvConfig(env);
-  const auth = operatorAuthFromEnv(config);
-  const store = stateStoreFromEnv(config, GCP_STATE_BACKENDS, 'firestore', options.createStore);
-  config.check('weft on GCP');
-  return createApi({
-    store: store!,
-    hlc: new HybridLogicalClock('gcp'),
-    authenticate: createOperatorAuthenticator(auth),
-    logger: options.logger ?? consoleJsonLogger({ cloud: 'gcp' }),
+  return composeCloudApi(env, {
+    cloud: 'gcp',
+    where: 'weft on GCP',
+    backends: GCP_STATE_BACKENDS,
+    defaultBackend: 'firestore',
+    createStore: options.createStore,
+    logger: options.logger,
   });
 }

@@ -7,9 +7,10 @@
  * @module
  */
 import type { JSONWebKeySet } from 'jose';
+import { HybridLogicalClock } from '../state/hlc.js';
 import type { StateStore } from '../state/state-store.js';
-import type { ApiLogger } from './create-api.js';
-import type { OperatorAuthOptions } from './operator-auth.js';
+import { type ApiLogger, createApi } from './create-api.js';
+import { createOperatorAuthenticator, type OperatorAuthOptions } from './operator-auth.js';
 import type { Api } from './types.js';
 
 /** Environment variables, as `process.env` holds them. */
@@ -193,4 +194,38 @@ export function composeOnFirstCall(compose: () => Api, logger: ApiLogger = conso
     }
     return api(request);
   };
+}
+
+/** What a cloud's composition root says about itself. */
+export interface CloudApiOptions {
+  /** The HLC node and the `cloud` field of every log line: `gcp`, `azure`. */
+  readonly cloud: string;
+  /** Named in start-up errors: `weft on GCP`. */
+  readonly where: string;
+  /** The stores `WEFT_STATE_BACKEND` may select, and which one it selects by default. */
+  readonly backends: Readonly<Record<string, StateStoreFactory>>;
+  readonly defaultBackend: string;
+  /** @default the backend `WEFT_STATE_BACKEND` selects */
+  readonly createStore?: StateStoreFactory | undefined;
+  /** @default JSON lines on the console */
+  readonly logger?: ApiLogger | undefined;
+}
+
+/**
+ * The API of one cloud from its environment: operator auth and the state
+ * store, every problem named at once. Does no I/O.
+ *
+ * @throws ConfigurationError naming every missing or malformed variable.
+ */
+export function composeCloudApi(env: Env, options: CloudApiOptions): Api {
+  const config = new EnvConfig(env);
+  const auth = operatorAuthFromEnv(config);
+  const store = stateStoreFromEnv(config, options.backends, options.defaultBackend, options.createStore);
+  config.check(options.where);
+  return createApi({
+    store: store!,
+    hlc: new HybridLogicalClock(options.cloud),
+    authenticate: createOperatorAuthenticator(auth),
+    logger: options.logger ?? consoleJsonLogger({ cloud: options.cloud }),
+  });
 }
