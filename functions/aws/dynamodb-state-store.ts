@@ -20,12 +20,14 @@ import { ConflictError } from '../../shared/model/errors.js';
 import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
 import { compareHlc } from '../../shared/state/hlc.js';
 import { matchesSelector } from '../../shared/state/label-selector.js';
-import type {
-  ListOptions,
-  PutOptions,
-  StateStore,
-  StoredRecord,
-  WriteStamp,
+import {
+  type ListOptions,
+  type PutOptions,
+  requireLive,
+  type StateStore,
+  type StoredRecord,
+  tombstone,
+  type WriteStamp,
 } from '../../shared/state/state-store.js';
 import { toStoreError } from './dynamodb-errors.js';
 import { fromItem, type Item, itemKey, namespacePrefix, toItem } from './dynamodb-item.js';
@@ -73,14 +75,12 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
-    if (record.resource === null)
-      throw new TypeError('put() takes a live record; use delete() for tombstones');
+    requireLive(record);
     await this.write(record.key, toItem(record), options);
   }
 
   async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
-    const { version, origin, updatedAt } = write;
-    await this.write(key, toItem({ key, version, origin, updatedAt, resource: null }), options);
+    await this.write(key, toItem(tombstone(key, write)), options);
   }
 
   async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {

@@ -9,12 +9,14 @@
 import { ConflictError } from '../../shared/model/errors.js';
 import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
 import { matchesSelector } from '../../shared/state/label-selector.js';
-import type {
-  ListOptions,
-  PutOptions,
-  StateStore,
-  StoredRecord,
-  WriteStamp,
+import {
+  type ListOptions,
+  type PutOptions,
+  requireLive,
+  type StateStore,
+  type StoredRecord,
+  tombstone,
+  type WriteStamp,
 } from '../../shared/state/state-store.js';
 import type {
   FirestoreClient,
@@ -77,14 +79,12 @@ export class FirestoreStateStore implements StateStore {
   }
 
   async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
-    if (record.resource === null)
-      throw new TypeError('put() takes a live record; use delete() for tombstones');
+    requireLive(record);
     await this.write(record, options);
   }
 
   async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
-    const { version, origin, updatedAt } = write;
-    await this.write({ key, version, origin, updatedAt, resource: null }, options);
+    await this.write(tombstone(key, write), options);
   }
 
   /** Equality filters only, which Firestore serves from its automatic single-field indexes. */

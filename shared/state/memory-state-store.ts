@@ -8,7 +8,15 @@ import { ConflictError } from '../model/errors.js';
 import { formatKey, type Kind, type ResourceKey } from '../model/kinds.js';
 import { compareHlc } from './hlc.js';
 import { matchesSelector } from './label-selector.js';
-import type { ListOptions, PutOptions, StateStore, StoredRecord, WriteStamp } from './state-store.js';
+import {
+  type ListOptions,
+  type PutOptions,
+  requireLive,
+  type StateStore,
+  type StoredRecord,
+  tombstone,
+  type WriteStamp,
+} from './state-store.js';
 
 const id = (k: ResourceKey) => `${k.kind}\u0000${k.namespace}\u0000${k.name}`;
 
@@ -22,15 +30,14 @@ export class MemoryStateStore implements StateStore {
   }
 
   async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
-    if (record.resource === null)
-      throw new TypeError('put() takes a live record; use delete() for tombstones');
+    requireLive(record);
     this.check(record.key, options);
     this.records.set(id(record.key), structuredClone(record));
   }
 
   async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
     this.check(key, options);
-    this.records.set(id(key), { key: { ...key }, ...write, resource: null });
+    this.records.set(id(key), tombstone(key, write));
   }
 
   async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {

@@ -81,3 +81,17 @@ export interface StateStore {
    */
   changedSince(version: string | undefined): Promise<StoredRecord[]>;
 }
+
+/**
+ * Guards `put()`: tombstones go through `delete()`, so every store writes them
+ * the same way. Programmer misuse, hence `TypeError`.
+ */
+export function requireLive(record: StoredRecord): void {
+  if (record.resource === null) throw new TypeError('put() takes a live record; use delete() for tombstones');
+}
+
+/** The tombstone `delete()` stores: the key, the write's stamp, no document. */
+export function tombstone(key: ResourceKey, write: WriteStamp): StoredRecord {
+  const { version, origin, updatedAt } = write;
+  return { key: { ...key }, version, origin, updatedAt, resource: null };
+}
