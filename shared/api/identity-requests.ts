@@ -65,11 +65,23 @@ export const jwtSvidRequestSchema = z.strictObject({
   proof,
 });
 
+/** `POST /v1/svid/jwt/mint`: an operator's JWT-SVID for any Gateway or Service (SPIRE's `jwt mint`). */
+export const jwtMintRequestSchema = z.strictObject({
+  spiffeId: z.string().max(2048).describe('A Gateway or Service SPIFFE ID in the mesh trust domain'),
+  audience: audience.optional().describe('Default: spiffe://<td>/gateways, what the egress gateways accept'),
+  ttl: z
+    .string()
+    .refine(isDuration, 'must be a duration such as 5m')
+    .optional()
+    .describe("Default and maximum: the Mesh's credentials.jwtSvidTtl (default 5m)"),
+});
+
 /** Parsed request bodies. */
 export type JoinTokenRequest = z.infer<typeof joinTokenRequestSchema>;
 export type AttestRequest = z.infer<typeof attestRequestSchema>;
 export type RenewX509Request = z.infer<typeof renewX509RequestSchema>;
 export type JwtSvidRequest = z.infer<typeof jwtSvidRequestSchema>;
+export type JwtMintRequest = z.infer<typeof jwtMintRequestSchema>;
 
 /**
  * Parses an identity request body against `schema`.

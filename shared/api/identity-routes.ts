@@ -1,7 +1,8 @@
 /**
- * The identity endpoints. Only `POST /v1/join-tokens` takes an operator
- * token: the bundle is public, and on `/v1/attest` and `/v1/svid/*` the
- * proof in the body is the credential.
+ * The identity endpoints. Only `POST /v1/join-tokens` and
+ * `/v1/svid/jwt/mint` take an operator token (an admin's): the bundle is
+ * public, and on `/v1/attest`, `/v1/svid/x509` and `/v1/svid/jwt` the proof
+ * in the body is the credential.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { ApiLogger } from './create-api.js';
 import {
   attestRequestSchema,
   joinTokenRequestSchema,
+  jwtMintRequestSchema,
   jwtSvidRequestSchema,
   readIdentityBody,
   renewX509RequestSchema,
@@ -27,6 +29,7 @@ export const IDENTITY_PATHS: ReadonlySet<string> = new Set([
   '/v1/attest',
   '/v1/svid/x509',
   '/v1/svid/jwt',
+  '/v1/svid/jwt/mint',
 ]);
 
 /** What the identity routes need from `createApi`. */
@@ -83,6 +86,22 @@ export async function routeIdentity(req: ApiRequest, ctx: IdentityRouteContext):
       const issued = await identity.renewX509(body(renewX509RequestSchema), req.sourceIp);
       logger.info({ msg: 'X.509-SVID renewed', sourceIp: req.sourceIp, ...audit(issued) });
       return json(200, present(issued));
+    }
+    case '/v1/svid/jwt/mint': {
+      allow(method, ['POST']);
+      const operator = await ctx.authenticate(req.headers.authorization);
+      requireAdmin(operator);
+      const jwt = await identity.mintJwt(body(jwtMintRequestSchema));
+      const expiresAt = jwt.expiresAt.toISOString();
+      // Who minted what, for how long; never the token.
+      logger.info({
+        msg: 'JWT-SVID minted',
+        operator: operator.subject,
+        spiffeId: jwt.spiffeId,
+        audience: jwt.audience,
+        expiresAt,
+      });
+      return json(200, { ...jwt, expiresAt });
     }
     default: {
       allow(method, ['POST']);

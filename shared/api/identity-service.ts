@@ -2,7 +2,7 @@
  * The workload-identity use cases behind `/v1/bundle`, `/v1/join-tokens`,
  * `/v1/attest` and `/v1/svid/*`: mint a join token, trade a proof of where
  * an agent runs for SVIDs, renew an X.509-SVID and fetch JWT-SVIDs with the
- * current one. Rules and TTLs come from the stored Mesh on every call, so a
+ * current one, or (an operator) mint a JWT-SVID outright. Rules and TTLs come from the stored Mesh on every call, so a
  * stateless function serves the Mesh as it is now.
  *
  * @module
@@ -31,6 +31,7 @@ import { type IdentityServiceOptions, identityDefaults } from './identity-option
 import type {
   AttestRequest,
   JoinTokenRequest,
+  JwtMintRequest,
   JwtSvidRequest,
   RenewX509Request,
 } from './identity-requests.js';
@@ -86,14 +87,7 @@ export class IdentityService {
     if (!rules.joinToken) {
       throw new MeshStateError('join tokens are off in the Mesh: add spec.attestation.joinToken: {}');
     }
-    if (!isMeshIdentity(request.spiffeId) || parseSpiffeId(request.spiffeId)?.trustDomain !== trustDomain) {
-      throw new ValidationError(`a join token names a Gateway or Service SPIFFE ID in ${trustDomain}`, [
-        {
-          pointer: '/spiffeId',
-          detail: `must be spiffe://${trustDomain}/gw/<env>/<gw> or /ns/<ns>/svc/<svc>`,
-        },
-      ]);
-    }
+    requireMeshIdentity(request.spiffeId, trustDomain, 'a join token');
     const ttlMs = request.ttl === undefined ? undefined : parseDuration(request.ttl);
     const { token, expiresAt } = await createJoinToken({
       store: this.#o.joinTokens,
@@ -103,6 +97,27 @@ export class IdentityService {
       ...(ttlMs !== undefined && { ttlMs }),
     });
     return { token, spiffeId: request.spiffeId, expiresAt };
+  }
+
+  /**
+   * Mints a JWT-SVID for a Gateway or Service of the Mesh on an operator's
+   * say-so, as `spire-server jwt mint` does: for trying the mesh by hand and
+   * for scripts. No attestation, so the route must require an admin.
+   */
+  async mintJwt(request: JwtMintRequest): Promise<AudiencedJwtSvid> {
+    const settings = await this.#mesh.settings();
+    const { trustDomain, jwtSvidTtlMs } = settings;
+    requireMeshIdentity(request.spiffeId, trustDomain, 'a minted JWT-SVID');
+    const ttlMs = request.ttl === undefined ? jwtSvidTtlMs : parseDuration(request.ttl);
+    if (ttlMs < 10_000 || ttlMs > jwtSvidTtlMs) {
+      throw new ValidationError(
+        `ttl must be between 10s and the Mesh's jwtSvidTtl (${jwtSvidTtlMs / 1000}s)`,
+        [{ pointer: '/ttl', detail: `${request.ttl} is outside 10s..${jwtSvidTtlMs / 1000}s` }],
+      );
+    }
+    const ca = await this.#mesh.ca(trustDomain);
+    const audience = request.audience ?? gatewaysAudience(trustDomain);
+    return this.#issueJwt({ ...settings, jwtSvidTtlMs: ttlMs }, ca, request.spiffeId, audience);
   }
 
   /** Attests the caller and issues its X.509-SVID and a JWT-SVID. */
@@ -223,4 +238,12 @@ export class IdentityService {
     }
     return attestors;
   }
+}
+
+/** @throws ValidationError on `/spiffeId` unless `id` is a Gateway or Service SPIFFE ID in `trustDomain`. */
+function requireMeshIdentity(id: string, trustDomain: string, what: string): void {
+  if (isMeshIdentity(id) && parseSpiffeId(id)?.trustDomain === trustDomain) return;
+  throw new ValidationError(`${what} names a Gateway or Service SPIFFE ID in ${trustDomain}`, [
+    { pointer: '/spiffeId', detail: `must be spiffe://${trustDomain}/gw/<env>/<gw> or /ns/<ns>/svc/<svc>` },
+  ]);
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   attestRequestSchema,
   joinTokenRequestSchema,
+  jwtMintRequestSchema,
   jwtSvidRequestSchema,
   renewX509RequestSchema,
 } from './identity-requests.js';
@@ -53,6 +54,7 @@ const schemas = {
   RenewedX509: issued(false),
   JwtSvidRequest: jwtSvidRequestSchema,
   JwtSvid: jwtSvid.extend({ spiffeId: z.string() }),
+  JwtMintRequest: jwtMintRequestSchema,
   SpiffeBundle: z.looseObject({
     keys: z.array(z.looseObject({ use: z.enum(['x509-svid', 'jwt-svid']), kty: z.string() })),
     spiffe_sequence: z.int(),
@@ -129,6 +131,19 @@ export function identityOpenApi(): { paths: Record<string, object>; schemas: Rec
         'JwtSvidRequest',
         'JwtSvid',
       ),
+      '/v1/svid/jwt/mint': {
+        post: {
+          operationId: 'mintJwtSvid',
+          summary: 'Mint a JWT-SVID for a Gateway or Service, no attestation (admin; `weft svid mint`)',
+          requestBody: body('JwtMintRequest'),
+          responses: {
+            '200': ok('The JWT-SVID', ref('JwtSvid')),
+            ...refused,
+            '401': problem('No operator token, or one that does not verify'),
+            '403': problem('Not an admin'),
+          },
+        },
+      },
     },
   };
 }
