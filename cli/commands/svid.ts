@@ -1,6 +1,7 @@
 /**
  * `weft svid inspect FILE|-`: what an X.509-SVID (PEM chain) or a JWT-SVID
  * says: SPIFFE ID, issuer, validity and chain. Reads only; verifies nothing.
+ * `weft svid mint` (an operator's JWT-SVID from the API) is `svid-mint.ts`.
  *
  * @module
  */
@@ -8,43 +9,64 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type CredentialSummary, inspectCredential } from '../../shared/identity/inspect.js';
 import { ValidationError } from '../../shared/model/errors.js';
-import type { Command } from '../command.js';
+import type { Command, CommandContext } from '../command.js';
 import { EXIT, RequestError, UsageError } from '../errors.js';
 import { readStdin } from '../manifests.js';
+import { MINT_FLAGS, MINT_OPTIONS, mintJwtSvid } from './svid-mint.js';
 
 export const svidCommand: Command = {
   name: 'svid',
-  summary: 'Inspect an X.509-SVID or JWT-SVID',
-  usage: 'svid inspect FILE|-',
+  summary: 'Inspect an X.509-SVID or JWT-SVID, or mint a JWT-SVID (admin)',
+  usage: 'svid inspect FILE|-  |  svid mint --spiffe-id ID [--audience AUD] [--ttl DURATION] [flags]',
   description: [
-    'Prints the SPIFFE ID, issuer, validity and chain of a PEM certificate chain, or the',
+    'inspect prints the SPIFFE ID, issuer, validity and chain of a PEM certificate chain, or the',
     'subject, audience and expiry of a JWT-SVID. FILE - reads stdin. Nothing is verified.',
+    '',
+    "mint asks the API for a JWT-SVID of a Gateway or Service (admin token; SPIRE's `jwt mint`)",
+    'and prints only the token, so a call through the mesh can mint a fresh one each time:',
+    '  curl -x 127.0.1.1:15001 -H "Authorization: Bearer $(weft svid mint --spiffe-id ...)" URL',
   ].join('\n'),
-  flags: [],
-  examples: ['weft svid inspect .weft-agent/svid.pem', 'echo "$JWT" | weft svid inspect -'],
-  options: {},
-  positionals: { min: 2, max: 2 },
-  connects: false,
+  flags: MINT_FLAGS,
+  examples: [
+    'weft svid inspect .weft-agent/svid.pem',
+    'echo "$JWT" | weft svid inspect -',
+    'weft svid mint --spiffe-id spiffe://weft.demo/ns/shop/svc/frontend',
+    'weft svid mint --spiffe-id spiffe://weft.demo/ns/shop/svc/frontend --ttl 1m | weft svid inspect -',
+  ],
+  options: MINT_OPTIONS,
+  positionals: { min: 0, max: 2 },
+  connects: true,
 
-  async run({ positionals }, ctx) {
-    if (positionals[0] !== 'inspect')
-      throw new UsageError(`unknown svid action "${positionals[0]}"; use inspect`, 'svid');
-    const file = positionals[1]!;
-    let text: string;
-    try {
-      text = file === '-' ? await readStdin(ctx) : await readFile(resolve(ctx.cwd, file), 'utf8');
-    } catch (cause) {
-      throw new RequestError(`cannot read ${file}: ${(cause as Error).message}`, [], { cause });
+  async run({ values, positionals }, ctx) {
+    const [action, file] = positionals;
+    if (action === 'mint') {
+      if (file !== undefined) throw new UsageError(`unexpected argument "${file}"`, 'svid');
+      return mintJwtSvid(values, ctx);
     }
-    try {
-      ctx.out(format(inspectCredential(text)));
-    } catch (error) {
-      if (error instanceof ValidationError) throw new RequestError(`${file}: ${error.message}`);
-      throw error;
+    if (action !== 'inspect') {
+      const what = action === undefined ? 'svid needs an action' : `unknown svid action "${action}"`;
+      throw new UsageError(`${what}; use inspect FILE|- or mint --spiffe-id ID`, 'svid');
     }
-    return EXIT.ok;
+    if (file === undefined) throw new UsageError('svid inspect needs FILE, or - for stdin', 'svid');
+    return inspect(file, ctx);
   },
 };
+
+async function inspect(file: string, ctx: CommandContext): Promise<number> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin(ctx) : await readFile(resolve(ctx.cwd, file), 'utf8');
+  } catch (cause) {
+    throw new RequestError(`cannot read ${file}: ${(cause as Error).message}`, [], { cause });
+  }
+  try {
+    ctx.out(format(inspectCredential(text)));
+  } catch (error) {
+    if (error instanceof ValidationError) throw new RequestError(`${file}: ${error.message}`);
+    throw error;
+  }
+  return EXIT.ok;
+}
 
 function format(c: CredentialSummary): string {
   if (c.type === 'jwt-svid') {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCsr } from '../support/csr.js';
 import { DEMO_MESH, killAll, lines, type RunningWeft, runWeft, startWeft } from './weft-process.js';
 
-describe('weft token create and weft svid inspect', () => {
+describe('weft token create, weft svid inspect and weft svid mint', () => {
   let dataDir: string;
   let serve: RunningWeft;
   const conn = () => ['--server', serve.url, '--data', dataDir];
@@ -76,5 +76,74 @@ describe('weft token create and weft svid inspect', () => {
     expect(garbage.code).toBe(1);
     expect(garbage.stderr).toMatch(/found neither a PEM certificate nor a JWT/);
     expect((await runWeft(['svid', 'show', 'x'])).code).toBe(2);
+  });
+
+  it('svid mint prints a fresh JWT-SVID alone, made out to the gateways unless told otherwise', async () => {
+    const frontend = 'spiffe://weft.demo/ns/shop/svc/frontend';
+    const minted = await runWeft(['svid', 'mint', '--spiffe-id', frontend, '--ttl', '1m', ...conn()]);
+    expect(minted.code, minted.stderr).toBe(0);
+    expect(lines(minted.stdout)).toHaveLength(1); // so $(weft svid mint ...) is the token
+    expect(minted.stderr).toBe('');
+    const jwt = await runWeft(['svid', 'inspect', '-'], { input: minted.stdout });
+    expect(jwt.stdout).toMatch(new RegExp(`JWT-SVID\\n\\s+SPIFFE ID\\s+${frontend}`));
+    expect(jwt.stdout).toContain('audience   spiffe://weft.demo/gateways');
+    expect(jwt.stdout).toMatch(/\(in 1 min\)/);
+    const audience = 'spiffe://weft.demo/ns/shop/svc/orders';
+    const other = await runWeft(['svid', 'mint', '--spiffe-id', frontend, '--audience', audience, ...conn()]);
+    const inspected = await runWeft(['svid', 'inspect', '-'], { input: other.stdout });
+    expect(inspected.stdout).toContain(`audience   ${audience}`);
+  });
+
+  it('svid mint: --help, and one line saying what to fix', async () => {
+    const help = await runWeft(['svid', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('svid mint --spiffe-id ID [--audience AUD] [--ttl DURATION]');
+    expect(help.stdout).toMatch(/--spiffe-id ID\s+mint: the identity/);
+    expect(help.stdout).toContain('--server URL');
+    const missing = await runWeft(['svid', 'mint', ...conn()]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([
+      2,
+      'error: svid mint needs --spiffe-id; see `weft svid --help`',
+    ]);
+    const none = await runWeft(['svid']);
+    expect([none.code, lines(none.stderr)]).toEqual([
+      2,
+      ['error: svid needs an action; use inspect FILE|- or mint --spiffe-id ID; see `weft svid --help`'],
+    ]);
+    const foreign = await runWeft([
+      'svid',
+      'mint',
+      '--spiffe-id',
+      'spiffe://other.test/ns/a/svc/b',
+      ...conn(),
+    ]);
+    expect(foreign.code).toBe(1);
+    expect(lines(foreign.stderr)[0]).toMatch(
+      /names a Gateway or Service SPIFFE ID in weft.demo \(field \/spiffeId\)/,
+    );
+    const long = await runWeft([
+      'svid',
+      'mint',
+      '--spiffe-id',
+      'spiffe://weft.demo/ns/a/svc/b',
+      '--ttl',
+      '1h',
+      ...conn(),
+    ]);
+    expect(long.code).toBe(1);
+    expect(lines(long.stderr)[0]).toMatch(/jwtSvidTtl \(300s\).*\(field \/ttl\)/);
+    const anonymous = await runWeft([
+      'svid',
+      'mint',
+      '--spiffe-id',
+      'spiffe://weft.demo/ns/a/svc/b',
+      '--server',
+      serve.url,
+      '--data',
+      join(dataDir, 'nowhere'),
+    ]);
+    expect(anonymous.code).toBe(1);
+    expect(lines(anonymous.stderr)).toHaveLength(1);
+    expect(anonymous.stderr).toMatch(/operator token/);
   });
 });
