@@ -23,6 +23,8 @@ export interface DataPlaneMountOptions {
   readonly applied: AppliedConfig;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Access lines, one per call per hop. @default `logger` */
+  readonly accessLogger?: Logger;
   /** @default the snapshot's `gateway.address` */
   readonly ingressAddress?: string;
   /** @default the snapshot's `gateway.egressAddress`, else `fallbackEgressAddress` */
@@ -76,6 +78,7 @@ export function mountDataPlane(o: DataPlaneMountOptions): MountedDataPlane {
       snapshot: () => o.applied.current!.snapshot,
       registry: o.registry,
       logger: o.logger,
+      ...(o.accessLogger && { accessLogger: o.accessLogger }),
     });
     const addresses = {
       ingressAddress: o.ingressAddress ?? gateway.address,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -33,6 +33,16 @@ export interface AgentLoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+/** The shape every line of one agent shares, its access lines included (`access-log.ts`). */
+export function agentLineOptions(gateway: string, level = 'info'): LoggerOptions {
+  return {
+    level,
+    base: { component: 'weft-agent', gateway },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+}
+
 /**
  * A pino logger for one agent.
  *
@@ -43,10 +53,7 @@ export interface AgentLoggerOptions {
 export function createAgentLogger(options: AgentLoggerOptions): Logger {
   return pino(
     {
-      level: options.level ?? 'info',
-      base: { component: 'weft-agent', gateway: options.gateway },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      ...agentLineOptions(options.gateway, options.level),
       redact: {
         paths: SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
         censor: '[redacted]',

@@ -19,6 +19,8 @@
  *
  * @module
  */
+
+import { createAccessLog } from './access-log.js';
 import { startAdminServer } from './admin-server.js';
 import { AppliedConfig } from './applied-config.js';
 import { bootstrapIdentity } from './bootstrap.js';
@@ -66,6 +68,11 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
   const logger =
     o.logger ??
     createAgentLogger({ gateway: `${o.environment}/${o.name}`, ...(o.logLevel && { level: o.logLevel }) });
+  // Batched, unlike the agent's own events; a logger handed in (tests) gets the access lines too.
+  const access =
+    o.logger || o.dataPlane === false
+      ? undefined
+      : createAccessLog({ gateway: `${o.environment}/${o.name}`, ...(o.logLevel && { level: o.logLevel }) });
   const metrics = new AgentMetrics();
   const files = dataFiles(o.dataDir);
   await ensureDataDir(files.dir);
@@ -83,6 +90,7 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
           applied,
           registry: metrics.registry,
           logger,
+          ...(access && { accessLogger: access.logger }),
           ...(o.ingressAddress && { ingressAddress: o.ingressAddress }),
           ...(o.egressAddress && { egressAddress: o.egressAddress }),
           fallbackEgressAddress: `${adminHost}:${DEFAULT_EGRESS_PORT}`,
@@ -138,6 +146,7 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
     await credentials?.close();
     await plane?.close();
     await admin.close();
+    access?.close();
     throw error;
   }
   logger.info(
@@ -166,6 +175,7 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
     async close() {
       // Traffic first: calls in flight finish (up to 5 s) while nothing new is taken.
       await plane?.close();
+      access?.close();
       client.close();
       await syncing.close();
       await creds.close();

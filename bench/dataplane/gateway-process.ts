@@ -2,8 +2,9 @@
  * One weft gateway as its own process, for the data plane benchmark:
  * `node --import tsx bench/dataplane/gateway-process.ts <config.json>`.
  * It creates the data plane with the SVID, bundle and snapshot the config
- * names (authorization, routing and metrics as the agent runs them; access
- * log lines to a file, written synchronously as the agent writes stdout),
+ * names (authorization, routing and metrics as the agent runs them; its
+ * loggers as the agent builds them, events written synchronously and
+ * access lines in batches, both to one file where the agent uses stdout),
  * listens, and serves the control channel of `control.ts` (`ready` with
  * its `ingress` and `egress` addresses; `stats` add the calls
  * `weft_requests_total` counted, by status).
@@ -13,7 +14,9 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { createAccessLog } from '../../agents/gateway/access-log.js';
 import { createDataPlane } from '../../agents/gateway/dataplane/index.js';
+import { createAgentLogger } from '../../agents/gateway/log.js';
 import type { GatewaySnapshot } from '../../shared/config/snapshot.js';
 import { serveControl } from './control.js';
 
@@ -42,11 +45,14 @@ const credentials = {
   bundle: readFileSync(config.bundleJsonPath, 'utf8'),
 };
 const registry = new Registry();
-const logger = pino(
-  { level: config.logLevel ?? 'info', timestamp: pino.stdTimeFunctions.isoTime },
-  pino.destination({ dest: config.logPath, sync: true }),
-);
 const { environment, name } = config.snapshot.gateway;
+const level = config.logLevel ?? 'info';
+const logger = createAgentLogger({
+  gateway: `${environment}/${name}`,
+  level,
+  destination: pino.destination({ dest: config.logPath, sync: true }),
+});
+const access = createAccessLog({ gateway: `${environment}/${name}`, level, dest: config.logPath });
 const plane = createDataPlane({
   environment,
   gatewayName: name,
@@ -54,6 +60,7 @@ const plane = createDataPlane({
   snapshot: () => config.snapshot,
   registry,
   logger,
+  accessLogger: access.logger,
   drainMs: 1_000,
 });
 
@@ -72,5 +79,8 @@ serveControl({
     }
     return { byStatus };
   },
-  close: () => plane.close(),
+  close: async () => {
+    await plane.close();
+    access.close();
+  },
 });

@@ -97,7 +97,11 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       }
       return budget;
     },
-    telemetry: new Telemetry({ registry: options.registry ?? new Registry(), logger, exporter }),
+    telemetry: new Telemetry({
+      registry: options.registry ?? new Registry(),
+      logger: options.accessLogger?.child({ component: 'dataplane' }) ?? logger,
+      exporter,
+    }),
     random: options.random ?? Math.random,
     logger,
     limits: {

@@ -24,8 +24,14 @@ export interface DataPlaneOptions {
   readonly snapshot: () => GatewaySnapshot;
   /** Where the metrics go (the agent's admin `/metrics`). @default a new registry */
   readonly registry?: Registry;
-  /** Access logs and the data plane's own events. @default pino to stdout */
+  /** The data plane's own events, and access lines unless `accessLogger` is set. @default pino to stdout */
   readonly logger?: Logger;
+  /**
+   * One line per call per hop. The agent hands in a buffered one
+   * (`access-log.ts`): a synchronous write per call costs more than the rest
+   * of the call's logging put together. @default `logger`
+   */
+  readonly accessLogger?: Logger;
   /**
    * OTLP/HTTP traces URL (`.../v1/traces`).
    * @default from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`; none: no spans
