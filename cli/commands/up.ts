@@ -18,7 +18,8 @@ import { shownPath } from '../local/banner.js';
 import { startDemoServices } from '../local/demo-services.js';
 import { startGateways } from '../local/gateways.js';
 import { planLocalMesh } from '../local/local-mesh.js';
-import { gatewayState, meshVersion, waitForMesh } from '../local/mesh-convergence.js';
+import { findMeshCalls } from '../local/mesh-calls.js';
+import { appliedSnapshot, gatewayState, meshVersion, waitForMesh } from '../local/mesh-convergence.js';
 import { applyMeshFile, probeLocalMesh } from '../local/mesh-file.js';
 import { LocalStack, shutDown, stopSignal } from '../local/stack.js';
 import { upSummary } from '../local/up-summary.js';
@@ -97,6 +98,7 @@ export const upCommand: Command = {
       );
       const converged = await waitForMesh(client, meshVersion(applied.results), ctx, startup.signal);
       const states = await Promise.all(gateways.started.map((g) => gatewayState(g.child.admin)));
+      const snapshots = await Promise.all(gateways.started.map((g) => appliedSnapshot(g.child.admin)));
       ctx.out(
         upSummary(
           {
@@ -106,6 +108,7 @@ export const upCommand: Command = {
             gateways: gateways.started.map((g, i) => ({ ...g, ...states[i]! })),
             converged,
             services: services.listening,
+            calls: findMeshCalls(snapshots.filter((s) => s !== undefined)),
             ...(resolve(ctx.cwd, meshFile) === DEMO_MESH && { policyExample: POLICY_EXAMPLE }),
           },
           ctx,

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { GatewaySnapshot } from '../../shared/config/snapshot.js';
 import type { ApiClient } from '../api-client.js';
 import type { CommandContext } from '../command.js';
 import { CliError } from '../errors.js';
@@ -59,5 +60,15 @@ export async function gatewayState(admin: string): Promise<{ ready: boolean; ver
     return { ready: res.ok, version: body.version ?? 'none yet' };
   } catch {
     return { ready: false, version: 'unknown (admin port not answering)' };
+  }
+}
+
+/** The snapshot a gateway's agent runs (its `/config`), or `undefined` when it has none or does not answer. */
+export async function appliedSnapshot(admin: string): Promise<GatewaySnapshot | undefined> {
+  try {
+    const res = await fetch(`${admin}/config`, { signal: AbortSignal.timeout(5_000) });
+    return res.ok ? ((await res.json()) as GatewaySnapshot) : undefined;
+  } catch {
+    return undefined;
   }
 }

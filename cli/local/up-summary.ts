@@ -2,15 +2,18 @@
  * What `weft up` prints on stdout once everything runs: where the API is
  * and its token, what the mesh file changed, each gateway agent with its
  * admin URL and the config version it applied, the demo services, and the
- * commands to try, written so they work as printed in this directory.
+ * commands to try, written so they work as printed in this directory: among
+ * them a call across the mesh that a policy allows and one it denies, each
+ * minting a fresh JWT-SVID as it runs (a token printed here would expire).
  *
  * @module
  */
 import type { CommandContext } from '../command.js';
-import { cliFlags, connectionBlock, shownPath, tryLines } from './banner.js';
+import { cliFlags, connectionBlock, shellQuote, shownPath, tryLines } from './banner.js';
 import type { ControlPlane } from './control-plane.js';
 import type { StartedGateway } from './gateways.js';
 import type { DemoService } from './local-mesh.js';
+import type { MeshCall, MeshCalls } from './mesh-calls.js';
 
 export interface UpSummary {
   readonly api: ControlPlane;
@@ -21,6 +24,8 @@ export interface UpSummary {
   /** The convergence line. */
   readonly converged: string;
   readonly services: readonly DemoService[];
+  /** Calls through the mesh to try (`mesh-calls.ts`); none when the mesh offers none. */
+  readonly calls: MeshCalls;
   /** A policy change to try (`examples/payments-policy.yaml`), when the mesh is the demo. */
   readonly policyExample?: string;
 }
@@ -70,6 +75,7 @@ export function upSummary(s: UpSummary, ctx: CommandContext): string {
           `  curl -s ${first.child.admin}/metrics | grep weft_config`,
         ]
       : []),
+    ...meshCallLines(s.calls, flags),
     ...(s.policyExample
       ? [
           `  npx weft apply -f ${shown(s.policyExample)} --wait${flags}   # a policy change; only the gateways it concerns apply it`,
@@ -80,6 +86,31 @@ export function upSummary(s: UpSummary, ctx: CommandContext): string {
     `Ctrl-C stops weft (the agents, then the API); state stays in ${shown(s.dataDir)}.`,
   ].join('\n');
 }
+
+/**
+ * curl through the caller's egress, as the caller: `weft svid mint` (an
+ * admin's JWT-SVID) runs inside the line, so it works however late it is pasted.
+ */
+function meshCallLines(calls: MeshCalls, flags: string): string[] {
+  const curl = (c: MeshCall) => {
+    const mint = `npx weft svid mint --spiffe-id ${shellQuote(c.identity)}${flags}`;
+    return `  curl -i -x ${c.egress} -H "Authorization: Bearer $(${mint})" ${c.url}`;
+  };
+  const { allowed, denied } = calls;
+  return [
+    ...(allowed
+      ? [
+          `${curl(allowed)}   # as ${shortName(allowed.identity)}: ${allowed.from} -> ${allowed.to} through both gateways; 200 from ${allowed.service.name} in ${allowed.to}`,
+        ]
+      : []),
+    ...(denied
+      ? [`${curl(denied)}   # 403 problem+json: denied at the ${denied.to} gateway by ${denied.decidedBy}`]
+      : []),
+  ];
+}
+
+/** `frontend` of `spiffe://td/ns/shop/svc/frontend`. */
+const shortName = (spiffeId: string) => spiffeId.slice(spiffeId.lastIndexOf('/') + 1);
 
 /** Rows as aligned, indented lines. */
 function table(rows: readonly string[][]): string[] {

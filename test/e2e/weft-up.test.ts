@@ -12,16 +12,18 @@
  * property test (test/shared/config/distribute-properties.test.ts). Here:
  * the whole stack, and the agent side of replays.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEFT_BIN } from '../cli/weft-process.js';
 import { makeCsr } from '../support/csr.js';
-import { alive, curl, curlJson, metric, postJose } from './support/curl.js';
+import { alive, curl, curlJson, metric, postJose, shellCurl } from './support/curl.js';
 import { convergedVersion, ENVIRONMENTS } from './support/local-mesh.js';
 import { signedNotification } from './support/notifications.js';
 import { GATEWAY, type GatewayConfig, WeftUp } from './support/weft-up.js';
 
+const FRONTEND = 'spiffe://weft.demo/ns/shop/svc/frontend';
 const POLICY = fileURLToPath(new URL('../../examples/payments-policy.yaml', import.meta.url));
 type DemoAnswer = { service: string; environment: string; path: string; headers: Record<string, string> };
 
@@ -59,9 +61,8 @@ describe.sequential('weft up', () => {
     for (const name of Object.values(GATEWAY)) expect(gateways.stdout).toContain(name);
   });
 
-  it("carries a call from the aws gateway's egress to orders in another cloud, as frontend", async () => {
-    const frontend = 'spiffe://weft.demo/ns/shop/svc/frontend';
-    const token = (await t.weft(['token', 'create', '--spiffe-id', frontend])).stdout.trim();
+  it("carries a call from the aws gateway's egress to orders in gcp, as frontend with the SVID it attested for", async () => {
+    const token = (await t.weft(['token', 'create', '--spiffe-id', FRONTEND])).stdout.trim();
     const body = JSON.stringify({
       attestation: { type: 'join_token', token },
       csr: (await makeCsr()).csrPem,
@@ -74,11 +75,42 @@ describe.sequential('weft up', () => {
       'http://orders.shop.weft.internal/orders/7',
       ...['-x', `http://${t.mesh.hosts.aws}:15001`, '-H', `Authorization: Bearer ${jwtSvid.token}`],
     );
-    // The route sends orders to gcp (80) or azure (20); the JWT-SVID is checked and stripped on the way.
-    expect(answer).toMatchObject({ service: 'orders', path: '/orders/7' });
-    expect(['gcp', 'azure']).toContain(answer.environment);
-    expect(answer.headers['x-weft-source-identity']).toBe(frontend);
+    // The route sends orders to gcp; the JWT-SVID is checked and stripped on the way.
+    expect(answer).toMatchObject({ service: 'orders', environment: 'gcp', path: '/orders/7' });
+    expect(answer.headers['x-weft-source-identity']).toBe(FRONTEND);
     expect(answer.headers.authorization).toBeUndefined();
+  });
+
+  it('prints a call through both gateways and a denied one, and both work as pasted', async () => {
+    const printed = t.up
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('weft svid mint'));
+    expect(printed, t.up.stdout()).toHaveLength(2);
+    const [allow, deny] = printed as [string, string];
+    const mint = `$(npx weft svid mint --spiffe-id ${FRONTEND} --server ${t.up.url} --data state)`;
+    const egress = `curl -i -x ${t.mesh.hosts.aws}:15001 -H "Authorization: Bearer ${mint}"`;
+    expect(allow).toContain(`${egress} http://orders.shop.weft.internal/orders/7 `);
+    expect(deny).toContain(`${egress} http://orders.shop.weft.internal/admin `);
+    // As pasted in weft up's directory: bash runs the substitution, npx finds weft where an install
+    // would put it (node_modules/.bin), and offline it can never fetch a package of that name instead.
+    await mkdir(join(t.dir, 'node_modules', '.bin'), { recursive: true });
+    await symlink(WEFT_BIN, join(t.dir, 'node_modules', '.bin', 'weft'));
+    const env: NodeJS.ProcessEnv = { ...process.env, npm_config_offline: 'true' };
+    for (const name of Object.keys(env)) if (name.startsWith('WEFT_')) delete env[name];
+
+    const allowed = await shellCurl(allow, t.dir, env);
+    expect(allowed.status, allowed.body).toBe(200);
+    const answer = JSON.parse(allowed.body) as DemoAnswer;
+    expect(answer).toMatchObject({ service: 'orders', environment: 'gcp', path: '/orders/7' });
+    expect(answer.headers['x-weft-source-identity']).toBe(FRONTEND);
+    expect(answer.headers.authorization).toBeUndefined();
+
+    const denied = await shellCurl(deny, t.dir, env);
+    expect(denied.status, denied.body).toBe(403);
+    expect(denied.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(denied.body)).toMatchObject({ status: 403, decidedBy: 'orders-deny-admin/0' });
+    expect(deny).toMatch(/# 403 problem\+json: denied at the gcp gateway by orders-deny-admin\/0$/);
   });
 
   it('apply --wait: a policy change reaches the gateway it concerns, and no other', async () => {

@@ -72,3 +72,39 @@ export function alive(pid: number): boolean {
     return true;
   }
 }
+
+/** An HTTP response as `curl -i` prints it: the status line's code, headers (lowercase names), body. */
+export interface CurlIncluded {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * Runs a command line the way an operator pastes one: `bash -c`, in `cwd`,
+ * so `$(...)` substitutions run too. For lines that call `curl -i`.
+ */
+export function shellCurl(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<CurlIncluded> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', line], { cwd, env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const cut = out.indexOf('\r\n\r\n');
+      const status = /^HTTP\/[\d.]+ (\d{3})/.exec(out)?.[1];
+      if (code !== 0 || cut < 0 || !status)
+        return reject(new Error(`${line}\nexited with ${code}:\n${out}\n${err}`));
+      const headers = Object.fromEntries(
+        out
+          .slice(0, cut)
+          .split('\r\n')
+          .slice(1)
+          .map((h) => [h.slice(0, h.indexOf(':')).toLowerCase(), h.slice(h.indexOf(':') + 1).trim()]),
+      );
+      resolve({ status: Number(status), headers, body: out.slice(cut + 4) });
+    });
+  });
+}
