@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { decodeProtectedHeader, errors, importJWK, type JWTPayload, jwtVerify } from 'jose';
 import { UnauthenticatedError, ValidationError } from '../model/errors.js';
 import { parseSpiffeId } from '../model/names.js';
@@ -106,7 +105,12 @@ export class JwtSvidVerifier {
   readonly #options: JwtSvidVerifierOptions;
   #bundle: ParsedBundle;
   #keys = new Map<string, ReturnType<typeof importJWK>>();
-  readonly #cache = new Map<string, VerifiedJwtSvid>();
+  /**
+   * By the token itself: a gateway looks one up on every call, and hashing
+   * it cost more than the lookup saved (issue 5). Only tokens that verified
+   * get in, so keys are the mesh's own JWT-SVIDs, a few hundred bytes each.
+   */
+  readonly #cache = new Map<string, { audience: string; expiresAtMs: number; verified: VerifiedJwtSvid }>();
 
   constructor(options: JwtSvidVerifierOptions) {
     this.#options = options;
@@ -126,30 +130,42 @@ export class JwtSvidVerifier {
   }
 
   /**
+   * The verification of `token` for `audience` remembered from an earlier
+   * {@link verify}, while unexpired; `undefined` otherwise. Synchronous, so a
+   * gateway's hot path takes no promise for the common case.
+   */
+  cached(token: string, audience: string, now = this.#now()): VerifiedJwtSvid | undefined {
+    const hit = this.#cache.get(token);
+    if (!hit || hit.audience !== audience) return undefined;
+    // Deleted and set again: the Map's order is then least recently used first.
+    this.#cache.delete(token);
+    if (hit.expiresAtMs <= now.getTime()) return undefined;
+    this.#cache.set(token, hit);
+    return hit.verified;
+  }
+
+  /**
    * Verifies `token` for `audience`: ES256 only, a `kid` in the bundle, a valid
    * signature, `aud` containing `audience`, unexpired, `sub` a SPIFFE ID.
    *
    * @throws UnauthenticatedError saying which of those failed.
    */
   async verify(token: string, audience: string): Promise<VerifiedJwtSvid> {
-    const now = (this.#options.now ?? (() => new Date()))();
-    const cacheKey = createHash('sha256').update(audience).update('\0').update(token).digest('base64url');
-    const hit = this.#cache.get(cacheKey);
-    if (hit) {
-      this.#cache.delete(cacheKey);
-      if (hit.expiresAt.getTime() > now.getTime()) {
-        this.#cache.set(cacheKey, hit);
-        return hit;
-      }
-    }
+    const now = this.#now();
+    const hit = this.cached(token, audience, now);
+    if (hit) return hit;
     const verified = await this.#verify(token, audience, now);
-    this.#cache.set(cacheKey, verified);
+    this.#cache.set(token, { audience, expiresAtMs: verified.expiresAt.getTime(), verified });
     const max = this.#options.maxCacheEntries ?? 4096;
     for (const oldest of this.#cache.keys()) {
       if (this.#cache.size <= max) break;
       this.#cache.delete(oldest);
     }
     return verified;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
   }
 
   async #verify(token: string, audience: string, now: Date): Promise<VerifiedJwtSvid> {
