@@ -19,7 +19,7 @@ interface OtlpSpan {
   parentSpanId?: string;
   kind: number;
   name: string;
-  attributes: { key: string; value: { stringValue?: string; intValue?: string } }[];
+  attributes: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
 }
 
 describe('metrics, access logs and spans count what was sent', () => {
@@ -144,7 +144,8 @@ describe('metrics, access logs and spans count what was sent', () => {
     const egressIds = new Set(egress.map((s) => s.spanId));
     expect(ingress.every((s) => egressIds.has(s.parentSpanId!))).toBe(true);
     const status = ingress[0]!.attributes.find((x) => x.key === 'http.response.status_code');
-    expect(status?.value.intValue).toBe('200');
+    // An int64: a decimal string in OTLP/JSON, which readers accept as a number too (the JS SDK sends one).
+    expect(Number(status?.value.intValue)).toBe(200);
     const resources = exports.flatMap((e) => e.resourceSpans.map((r) => JSON.stringify(r.resource)));
     expect(resources.some((r) => r.includes('"gw-a"')) && resources.some((r) => r.includes('"gw-b"'))).toBe(
       true,
