@@ -11,14 +11,13 @@
  *
  * @module
  */
-
-import type { Dispatcher } from 'undici';
+import type { ServerResponse } from 'node:http';
 import type { EgressService, RouteRule, SnapshotEnvironment } from '../../../shared/config/snapshot.js';
 import { chooseEnvironment } from './choose-environment.js';
 import type { DataPlaneContext } from './context.js';
 import { NoHealthyBackendError, UpstreamError, type UpstreamFailure } from './errors.js';
 import type { SnapshotIndex } from './snapshot-index.js';
-import { classifyFailure, type Deadline, deadline } from './upstream.js';
+import { type CallControl, classifyFailure, UpstreamAttempt } from './upstream.js';
 
 /** Methods RFC 9110 §9.2.2 calls idempotent. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -32,19 +31,15 @@ export interface OutboundCall {
   readonly method: string;
   /** Normalized path plus query. */
   readonly path: string;
-  readonly headers: Record<string, string | string[]>;
+  /** undici's flat `[name, value, ...]` list. */
+  readonly headers: string[];
   readonly body: Buffer | undefined;
-  /** The whole-call deadline (and the caller going away). */
-  readonly signal: AbortSignal;
-  /** Deadlines made per attempt; the caller disposes them when the answer is done. */
-  readonly deadlines: Deadline[];
-}
-
-/** The answer that ends the call, and where it came from. */
-export interface Forwarded {
-  readonly response: Dispatcher.ResponseData;
-  readonly environment: string;
-  readonly attempts: number;
+  /** Where the answer that ends the call is written. */
+  readonly res: ServerResponse;
+  /** The attempt in flight, and whether the whole call was stopped (see `egress.ts`). */
+  readonly control: CallControl;
+  /** Told each attempt's environment and number as it starts (for the access log). */
+  readonly onAttempt: (environment: string, attempt: number) => void;
 }
 
 const rotation = new WeakMap<SnapshotEnvironment, number>();
@@ -67,7 +62,8 @@ function retryable(
 
 /**
  * Sends `call` until an attempt answers below 500, or the policy, the budget
- * or the deadline says stop.
+ * or the deadline says stop; the answer that ends the call is being relayed
+ * to `call.res` when this resolves.
  *
  * @throws NoHealthyBackendError when no environment is usable; UpstreamError
  *   for the last attempt's failure.
@@ -76,10 +72,11 @@ export async function forward(
   ctx: DataPlaneContext,
   index: SnapshotIndex,
   call: OutboundCall,
-): Promise<Forwarded> {
-  const { service, rule } = call;
+): Promise<void> {
+  const { service, rule, control } = call;
   const maxAttempts = 1 + (rule?.retries.attempts ?? 0);
   const retryOn = rule?.retries.retryOn ?? [];
+  // The per-try budget covers the wait for headers (undici's headersTimeout); the whole-call deadline, the rest.
   const perTryMs = rule?.retries.perTryTimeoutMs ?? rule?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const idempotent = IDEMPOTENT.has(call.method);
   const budget = ctx.retryBudget(service.host);
@@ -87,7 +84,10 @@ export async function forward(
   budget.deposit();
   const tried = new Set<string>();
   let lastError: UpstreamError | undefined;
+  const stopped = (cause?: unknown) =>
+    new UpstreamError('timeout', `${service.host} did not answer in time`, { cause });
   for (let attempt = 1; ; attempt++) {
+    if (control.stopped) throw stopped();
     const environment = chooseEnvironment({
       service,
       rule,
@@ -102,48 +102,46 @@ export async function forward(
         lastError ?? new NoHealthyBackendError(`no environment of ${service.host} is healthy and reachable`)
       );
     tried.add(environment);
+    call.onAttempt(environment, attempt);
     const gateway = gatewayOf(index.environments.get(environment)!);
-    const tryDeadline = deadline(perTryMs, call.signal);
-    call.deadlines.push(tryDeadline);
     const again = () => attempt < maxAttempts && budget.tryWithdraw();
-    try {
-      const response = await ctx
-        .transport()
-        .pool(gateway)
-        .request({
-          method: call.method,
-          path: call.path,
-          headers: call.headers,
-          body: call.body ?? null,
-          signal: tryDeadline.signal,
-          headersTimeout: perTryMs,
-          bodyTimeout: 0,
-        });
-      // The per-try budget covers the wait for headers; the whole-call deadline covers the body.
-      tryDeadline.clear();
-      if (response.statusCode < 500) {
+    const sent = new UpstreamAttempt(call.res, (status) => {
+      if (status < 500) {
         ctx.outliers.recordSuccess(service.host, environment);
-        return { response, environment, attempts: attempt };
+        return true;
       }
       ctx.outliers.recordFailure(service.host, environment, service.outlierDetection, total);
-      if (!(retryable('5xx', retryOn, idempotent) && again()))
-        return { response, environment, attempts: attempt };
-      await response.body.dump().catch(() => undefined);
+      return !(retryable('5xx', retryOn, idempotent) && again());
+    });
+    control.current = sent;
+    try {
+      ctx
+        .transport()
+        .pool(gateway)
+        .dispatch(
+          {
+            method: call.method,
+            path: call.path,
+            headers: call.headers,
+            body: call.body ?? null,
+            headersTimeout: perTryMs,
+            bodyTimeout: 0,
+          },
+          sent,
+        );
     } catch (error) {
-      tryDeadline.clear();
-      if (call.signal.aborted)
-        throw new UpstreamError('timeout', `${service.host} did not answer in time`, { cause: error });
-      const failure = classifyFailure(error, tryDeadline.expired);
-      ctx.outliers.recordFailure(service.host, environment, service.outlierDetection, total);
-      const message = error instanceof Error ? error.message : String(error);
-      lastError = new UpstreamError(
-        failure,
-        `${failure} calling ${environment}/${gateway.name}: ${message}`,
-        {
-          cause: error,
-        },
-      );
-      if (!(retryable(failure, retryOn, idempotent) && again())) throw lastError;
+      sent.onError(error as Error);
     }
+    await sent.settled;
+    if (sent.relaying) return;
+    if (sent.status) continue;
+    if (control.stopped) throw stopped(sent.error);
+    const failure = classifyFailure(sent.error, false);
+    ctx.outliers.recordFailure(service.host, environment, service.outlierDetection, total);
+    const message = sent.error instanceof Error ? sent.error.message : String(sent.error);
+    lastError = new UpstreamError(failure, `${failure} calling ${environment}/${gateway.name}: ${message}`, {
+      cause: sent.error,
+    });
+    if (!(retryable(failure, retryOn, idempotent) && again())) throw lastError;
   }
 }

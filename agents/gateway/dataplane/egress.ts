@@ -15,14 +15,17 @@ import { identifyCaller } from './caller-identity.js';
 import { type DataPlaneContext, TIMEOUT_HEADER } from './context.js';
 import { DEFAULT_TIMEOUT_MS, forward } from './egress-forward.js';
 import { BadProxyRequestError, NoRouteError, UnknownServiceError } from './errors.js';
-import { readBody, requestHeaders, SOURCE_IDENTITY_HEADER, sendProblem } from './http-util.js';
+import { forwardHeaders, hasBody, readBody, SOURCE_IDENTITY_HEADER, sendProblem } from './http-util.js';
 import { headerValue } from './match.js';
 import { normalizePath, splitTarget } from './path.js';
 import { selectRoute } from './route.js';
 import { hostName } from './snapshot-index.js';
 import type { CallRecord } from './telemetry.js';
 import { continueTrace, formatTraceparent } from './trace-context.js';
-import { type Deadline, deadline, relay } from './upstream.js';
+import { type CallControl, stopCall } from './upstream.js';
+
+/** What the egress never hands on as it came: it sets each of these itself. */
+const REPLACED = new Set(['authorization', SOURCE_IDENTITY_HEADER, 'traceparent', TIMEOUT_HEADER]);
 
 /** The service host and origin-form target of a proxy or direct request. */
 export function proxyTarget(req: IncomingMessage): { host: string; path: string; query: string } {
@@ -62,12 +65,12 @@ async function handle(ctx: DataPlaneContext, req: IncomingMessage, res: ServerRe
     startedAt,
     trace,
   };
-  // Aborted when the caller goes away before its answer is done: nothing upstream is wanted any more.
-  const gone = new AbortController();
-  const deadlines: Deadline[] = [];
+  const control: CallControl = { current: undefined, stopped: undefined };
+  let timer: NodeJS.Timeout | undefined;
   res.on('close', () => {
-    if (!res.writableFinished) gone.abort(new Error('the caller went away'));
-    for (const d of deadlines) d.dispose();
+    clearTimeout(timer);
+    // The caller went away before its answer was done: nothing upstream is wanted any more.
+    if (!res.writableFinished) stopCall(control, 'gone', new Error('the caller went away'));
     record.status = res.headersSent ? res.statusCode : 499;
     ctx.telemetry.record(record);
   });
@@ -77,40 +80,43 @@ async function handle(ctx: DataPlaneContext, req: IncomingMessage, res: ServerRe
     const service = index.egress.get(target.host);
     if (!service) throw new UnknownServiceError(target.host);
     record.destination = service.spiffeId;
-    const caller = await identifyCaller(req, index, ctx.verifier());
+    let caller = identifyCaller(req, index, ctx.verifier());
+    // A cached token is the rule: no promise for it.
+    if (caller instanceof Promise) caller = await caller;
     record.source = caller.spiffeId;
     const rule = selectRoute({ method, path: target.path, headers: req.headers }, service);
     if (!rule && service.routes.length > 0) throw new NoRouteError(service.host, method, target.path);
     const timeoutMs = rule?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const call = deadline(timeoutMs, gone.signal);
-    deadlines.push(call);
-    const body = await readBody(req, ctx.limits.maxRequestBodyBytes);
-    const headers = requestHeaders(
-      req.headers,
-      'authorization',
-      SOURCE_IDENTITY_HEADER,
-      'traceparent',
-      TIMEOUT_HEADER,
+    timer = setTimeout(
+      () => stopCall(control, 'deadline', new Error(`deadline of ${timeoutMs} ms passed`)),
+      timeoutMs,
     );
-    headers.host = service.host;
-    headers.traceparent = formatTraceparent(trace);
-    headers[TIMEOUT_HEADER] = String(timeoutMs);
-    if (caller.token) headers.authorization = `Bearer ${caller.token}`;
-    else headers[SOURCE_IDENTITY_HEADER] = caller.spiffeId;
-    const path = `${target.path}${target.query}`;
-    const sent = await forward(ctx, index, {
+    const body = hasBody(req) ? await readBody(req, ctx.limits.maxRequestBodyBytes) : undefined;
+    const headers = forwardHeaders(req.headers, REPLACED);
+    headers.push(
+      'host',
+      service.host,
+      'traceparent',
+      formatTraceparent(trace),
+      TIMEOUT_HEADER,
+      `${timeoutMs}`,
+    );
+    if (caller.token) headers.push('authorization', `Bearer ${caller.token}`);
+    else headers.push(SOURCE_IDENTITY_HEADER, caller.spiffeId);
+    await forward(ctx, index, {
       service,
       rule,
       method,
-      path,
+      path: `${target.path}${target.query}`,
       headers,
       body,
-      signal: call.signal,
-      deadlines,
+      res,
+      control,
+      onAttempt: (environment, attempt) => {
+        record.environment = environment;
+        record.attempts = attempt;
+      },
     });
-    record.environment = sent.environment;
-    record.attempts = sent.attempts;
-    await relay(res, sent.response);
   } catch (error) {
     record.error = error instanceof Error ? error.message : String(error);
     if (!(error instanceof WeftError)) ctx.logger.error({ err: error }, 'egress failed unexpectedly');

@@ -27,33 +27,62 @@ const REQUEST_ONLY = ['host', 'content-length', 'expect'];
 /** The gateway-to-gateway header naming a caller identified by source address (see README). */
 export const SOURCE_IDENTITY_HEADER = 'x-weft-source-identity';
 
-type Headers = Record<string, string | string[]>;
-
-function copy(incoming: IncomingHttpHeaders | Headers, drop: ReadonlySet<string>): Headers {
-  const listed = String(incoming.connection ?? '')
+/** The names a `Connection` header lists, lowercase (they are hop-by-hop too). */
+function connectionTokens(value: string | string[]): string[] {
+  return String(value)
     .split(',')
     .map((t) => t.trim().toLowerCase());
-  const out: Headers = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || drop.has(name) || listed.includes(name)) continue;
-    out[name] = value;
-  }
-  return out;
 }
 
 const REQUEST_DROP = new Set([...HOP_BY_HOP, ...REQUEST_ONLY]);
 const RESPONSE_DROP = new Set(HOP_BY_HOP);
+/** What `Connection` lists most of the time, and names no header of its own. */
+const PLAIN_CONNECTION = new Set(['keep-alive', 'close']);
 
-/** Request headers for the next hop, without hop-by-hop ones and without `also` (lowercase). */
-export function requestHeaders(incoming: IncomingHttpHeaders, ...also: string[]): Headers {
-  const out = copy(incoming, REQUEST_DROP);
-  for (const name of also) delete out[name];
+/**
+ * Request headers for the next hop, as undici's flat `[name, value, ...]`
+ * list: without hop-by-hop ones, `host`, `content-length`, `expect` and
+ * `drop` (lowercase names). One pass, no intermediate objects: it runs on
+ * every call at both hops.
+ */
+export function forwardHeaders(incoming: IncomingHttpHeaders, drop: ReadonlySet<string>): string[] {
+  const connection = incoming.connection;
+  const listed =
+    connection === undefined || PLAIN_CONNECTION.has(connection) ? undefined : connectionTokens(connection);
+  const out: string[] = [];
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || REQUEST_DROP.has(name) || drop.has(name) || listed?.includes(name)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
   return out;
 }
 
-/** Response headers for the caller, without hop-by-hop ones. */
-export function responseHeaders(incoming: Headers | IncomingHttpHeaders): Headers {
-  return copy(incoming, RESPONSE_DROP);
+/**
+ * An upstream answer's headers for the caller, from undici's raw list,
+ * without hop-by-hop ones: a flat list `writeHead` takes as is. Bytes stay
+ * as they came (latin1 both ways), repeated fields stay repeated.
+ */
+export function answerHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let listed: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (!RESPONSE_DROP.has(lower)) {
+      out.push(name, raw[i + 1]!.toString('latin1'));
+      continue;
+    }
+    if (lower !== 'connection') continue;
+    const tokens = connectionTokens(raw[i + 1]!.toString('latin1')).filter((t) => !PLAIN_CONNECTION.has(t));
+    if (tokens.length) listed = [...(listed ?? []), ...tokens];
+  }
+  if (!listed) return out;
+  const keep: string[] = [];
+  for (let i = 0; i < out.length; i += 2)
+    if (!listed.includes(out[i]!.toLowerCase())) keep.push(out[i]!, out[i + 1]!);
+  return keep;
 }
 
 /** The request's `Bearer` token from `header` (`authorization` or `proxy-authorization`). */
@@ -64,6 +93,11 @@ export function bearerToken(headers: IncomingHttpHeaders, header: string): strin
   return m?.[1];
 }
 
+/** Does the request carry a body? Neither header means none in HTTP/1.1 (RFC 9112 §6.3). */
+export function hasBody(req: IncomingMessage): boolean {
+  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+}
+
 /**
  * Reads the whole request body, so a retry can send it again.
  *
@@ -71,6 +105,7 @@ export function bearerToken(headers: IncomingHttpHeaders, header: string): strin
  * @throws PayloadTooLargeError past `limit` bytes (declared or read).
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  if (!hasBody(req)) return undefined;
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw new PayloadTooLargeError(`request bodies are limited to ${limit} bytes`);
   const chunks: Buffer[] = [];
@@ -80,12 +115,6 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     if (size > limit) throw new PayloadTooLargeError(`request bodies are limited to ${limit} bytes`);
     chunks.push(chunk);
   }
-  if (
-    size === 0 &&
-    req.headers['content-length'] === undefined &&
-    req.headers['transfer-encoding'] === undefined
-  )
-    return undefined;
   return Buffer.concat(chunks, size);
 }
 

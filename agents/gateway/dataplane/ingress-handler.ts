@@ -14,23 +14,42 @@ import { parseSpiffeId } from '../../../shared/model/names.js';
 import { authorize } from './authorize.js';
 import { type DataPlaneContext, TIMEOUT_HEADER } from './context.js';
 import { AccessDeniedError, NoHealthyBackendError, UnknownServiceError, UpstreamError } from './errors.js';
-import { bearerToken, readBody, requestHeaders, SOURCE_IDENTITY_HEADER, sendProblem } from './http-util.js';
+import {
+  bearerToken,
+  forwardHeaders,
+  hasBody,
+  readBody,
+  SOURCE_IDENTITY_HEADER,
+  sendProblem,
+} from './http-util.js';
 import { headerValue } from './match.js';
 import { normalizePath, splitTarget } from './path.js';
 import { hostName, type SnapshotIndex } from './snapshot-index.js';
 import type { CallRecord } from './telemetry.js';
 import { continueTrace, formatTraceparent } from './trace-context.js';
-import { classifyFailure, deadline, relay } from './upstream.js';
+import { type CallControl, classifyFailure, stopCall, UpstreamAttempt } from './upstream.js';
 
 /** The calling gateway's SPIFFE ID per TLS connection, set once at the handshake (see `ingress.ts`). */
 export const gatewayPeers = new WeakMap<object, string>();
 
 /** Endpoints tried per call when connecting fails (nothing was sent, so trying another is safe). */
 const MAX_ENDPOINT_TRIES = 3;
+/** What the ingress never hands on as it came: it sets each of these itself, or drops them. */
+const REPLACED = new Set(['authorization', 'traceparent', TIMEOUT_HEADER, SOURCE_IDENTITY_HEADER]);
+const relayAny = () => true;
 
-async function sourceOf(ctx: DataPlaneContext, req: IncomingMessage, index: SnapshotIndex): Promise<string> {
+/** The caller's SPIFFE ID: at once for a token verified before (the common case), else once it verifies. */
+function sourceOf(
+  ctx: DataPlaneContext,
+  req: IncomingMessage,
+  index: SnapshotIndex,
+): string | Promise<string> {
   const token = bearerToken(req.headers, 'authorization');
-  if (token) return (await ctx.verifier().verify(token, index.audience)).spiffeId;
+  if (token) {
+    const verifier = ctx.verifier();
+    const known = verifier.cached(token, index.audience);
+    return known ? known.spiffeId : verifier.verify(token, index.audience).then((v) => v.spiffeId);
+  }
   const asserted = headerValue(req.headers, SOURCE_IDENTITY_HEADER);
   const { allowSourceAddress, trustDomain } = index.snapshot.mesh;
   const parsed = asserted === undefined ? undefined : parseSpiffeId(asserted);
@@ -73,9 +92,15 @@ export async function handleInbound(
     trace: continueTrace(headerValue(req.headers, 'traceparent')),
     peer,
   };
-  const call = deadline(timeoutOf(ctx, req));
+  const control: CallControl = { current: undefined, stopped: undefined };
+  const timeoutMs = timeoutOf(ctx, req);
+  const timer = setTimeout(
+    () => stopCall(control, 'deadline', new Error(`deadline of ${timeoutMs} ms passed`)),
+    timeoutMs,
+  );
   res.on('close', () => {
-    call.dispose();
+    clearTimeout(timer);
+    if (!res.writableFinished) stopCall(control, 'gone', new Error('the calling gateway went away'));
     record.status = res.headersSent ? res.statusCode : 499;
     ctx.telemetry.record(record);
   });
@@ -84,7 +109,8 @@ export async function handleInbound(
     const service = index.ingress.get(host);
     if (!service) throw new UnknownServiceError(host);
     record.destination = service.spiffeId;
-    const source = await sourceOf(ctx, req, index);
+    let source = sourceOf(ctx, req, index);
+    if (typeof source !== 'string') source = await source;
     record.source = source;
     const decision = authorize(
       { sourceIdentity: source, method, path, headers: req.headers },
@@ -101,35 +127,45 @@ export async function handleInbound(
       });
       throw new AccessDeniedError(source, service.spiffeId, decision.decidedBy);
     }
-    const body = await readBody(req, ctx.limits.maxRequestBodyBytes);
-    const headers = requestHeaders(req.headers, 'authorization', 'traceparent', TIMEOUT_HEADER);
-    headers.host = service.host;
-    headers.traceparent = formatTraceparent(record.trace);
+    const body = hasBody(req) ? await readBody(req, ctx.limits.maxRequestBodyBytes) : undefined;
+    const headers = forwardHeaders(req.headers, REPLACED);
     // What the service may trust: who called, as this gateway verified it.
-    headers[SOURCE_IDENTITY_HEADER] = source;
+    headers.push(
+      'host',
+      service.host,
+      'traceparent',
+      formatTraceparent(record.trace),
+      SOURCE_IDENTITY_HEADER,
+      source,
+    );
     const tries = Math.min(ctx.endpoints.live(service), MAX_ENDPOINT_TRIES);
     for (let attempt = 1; ; attempt++) {
       const endpoint = ctx.endpoints.next(service);
       if (!endpoint) throw new NoHealthyBackendError(`${service.host} has no endpoint taking calls here`);
+      const sent = new UpstreamAttempt(res, relayAny);
+      control.current = sent;
       try {
-        const response = await ctx.endpoints.pool(endpoint.address).request({
-          method,
-          path: `${path}${query}`,
-          headers,
-          body: body ?? null,
-          signal: call.signal,
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        });
-        await relay(res, response);
-        return;
+        ctx.endpoints.pool(endpoint.address).dispatch(
+          {
+            method,
+            path: `${path}${query}`,
+            headers,
+            body: body ?? null,
+            headersTimeout: 0,
+            bodyTimeout: 0,
+          },
+          sent,
+        );
       } catch (error) {
-        const failure = classifyFailure(error, call.expired);
-        if (failure !== 'connect-failure' || attempt >= tries)
-          throw new UpstreamError(failure, `${failure} calling endpoint ${endpoint.address}`, {
-            cause: error,
-          });
+        sent.onError(error as Error);
       }
+      await sent.settled;
+      if (sent.relaying) return;
+      const failure = classifyFailure(sent.error, control.stopped !== undefined);
+      if (failure !== 'connect-failure' || attempt >= tries)
+        throw new UpstreamError(failure, `${failure} calling endpoint ${endpoint.address}`, {
+          cause: sent.error,
+        });
     }
   } catch (error) {
     record.error = error instanceof Error ? error.message : String(error);

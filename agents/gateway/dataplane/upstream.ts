@@ -1,48 +1,132 @@
 /**
- * Calling an upstream, shared by both gateways: deadlines as abort signals
- * that can be cleared, failures sorted into the `RetryOn` vocabulary, and
- * relaying an answer back while it streams.
+ * Calling an upstream, shared by both gateways: one attempt as an undici
+ * dispatch handler that writes the answer straight into the caller's
+ * response, and failures sorted into the `RetryOn` vocabulary.
+ *
+ * Why a handler and not `pool.request()`: `request()` builds a `Readable`
+ * per answer, wires an `AbortSignal` into it, and the answer then goes
+ * through `pipe`; with the handler, each chunk undici parses is written to
+ * the caller as it comes (backpressure by undici's `resume`), and the
+ * attempt is stopped with undici's own `abort`, so a call needs no
+ * `AbortController` at all (issue 5: they were a tenth of a hop's CPU).
  *
  * @module
  */
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { UpstreamFailure } from './errors.js';
-import { responseHeaders } from './http-util.js';
+import { answerHeaders } from './http-util.js';
 
-/** An abort signal that fires after `ms`, or when `parent` does. */
-export interface Deadline {
-  readonly signal: AbortSignal;
-  /** True when this deadline's own timer fired (not the parent). */
-  readonly expired: boolean;
-  /** Stops the timer; the parent link stays. */
-  clear(): void;
-  /** Stops the timer and unlinks from the parent. */
-  dispose(): void;
+/** Given an answer's status: relay it to the caller (true), or drop it for another attempt (false). */
+export type AcceptAnswer = (status: number) => boolean;
+
+/** A call's hold on its attempts: the one in flight (to cut), and why the whole call stopped, if it did. */
+export interface CallControl {
+  current: UpstreamAttempt | undefined;
+  stopped: 'deadline' | 'gone' | undefined;
 }
 
-/** A deadline of `ms` under `parent`. Cleared timers cost nothing, unlike `AbortSignal.timeout`. */
-export function deadline(ms: number, parent?: AbortSignal): Deadline {
-  const controller = new AbortController();
-  let expired = false;
-  const timer = setTimeout(() => {
-    expired = true;
-    controller.abort(new Error(`deadline of ${ms} ms passed`));
-  }, ms);
-  const onParent = () => controller.abort(parent?.reason);
-  if (parent?.aborted) onParent();
-  else parent?.addEventListener('abort', onParent, { once: true });
-  return {
-    signal: controller.signal,
-    get expired() {
-      return expired;
-    },
-    clear: () => clearTimeout(timer),
-    dispose: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onParent);
-    },
-  };
+/**
+ * Stops a call: the attempt in flight fails (or its relay is cut) and no
+ * other starts. One timer per call drives this for the deadline; the
+ * caller's response closing early, for `gone`.
+ */
+export function stopCall(control: CallControl, why: 'deadline' | 'gone', reason: Error): void {
+  control.stopped ??= why;
+  control.current?.cut(reason);
+}
+
+/**
+ * One attempt. `settled` resolves once the upstream answered (`status` set;
+ * the answer is then being relayed or dropped) or failed first (`error`
+ * set). A failure after the answer began cuts the caller's response, as a
+ * proxy must: its status line is already gone.
+ */
+export class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  /** The upstream's status, once it answered; 0 before. */
+  status = 0;
+  /** Why the attempt failed before an answer. */
+  error: unknown;
+  readonly settled: Promise<void>;
+  readonly #res: ServerResponse;
+  readonly #accept: AcceptAnswer;
+  #settle!: () => void;
+  #done = false;
+  #relaying = false;
+  #abort: ((reason: Error) => void) | undefined;
+  #cut: Error | undefined;
+
+  constructor(res: ServerResponse, accept: AcceptAnswer) {
+    this.#res = res;
+    this.#accept = accept;
+    this.settled = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
+  }
+
+  /** True once the answer is being relayed to the caller (its status line is sent). */
+  get relaying(): boolean {
+    return this.#relaying;
+  }
+
+  /**
+   * Stops the attempt (a deadline passed, the caller went away): before an
+   * answer it fails with `reason`; during one, the relay is cut.
+   */
+  cut(reason: Error): void {
+    if (this.#cut) return;
+    this.#cut = reason;
+    // Still queued for a connection: fail now; undici's abort comes with onConnect.
+    if (this.#abort) this.#abort(reason);
+    else this.#fail(reason);
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    if (this.#cut) abort(this.#cut);
+    else this.#abort = abort;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.status = status;
+    if (this.#accept(status)) {
+      this.#relaying = true;
+      this.#res.writeHead(status, answerHeaders(rawHeaders));
+      this.#resume = resume;
+    }
+    this.#finish();
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (!this.#relaying) return true;
+    const more = this.#res.write(chunk);
+    // undici stops reading the socket until the caller drains: a slow caller slows the upstream.
+    if (!more) this.#res.once('drain', this.#resume!);
+    return more;
+  }
+
+  onComplete(): void {
+    if (this.#relaying) this.#res.end();
+  }
+
+  onError(error: Error): void {
+    if (this.#relaying) this.#res.destroy();
+    else this.#fail(error);
+  }
+
+  #resume: (() => void) | undefined;
+
+  #fail(error: unknown): void {
+    if (this.#done) return;
+    this.error = error;
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#settle();
+  }
 }
 
 /** Failures that happen before a byte of the request could reach the peer. */
@@ -72,23 +156,4 @@ export function classifyFailure(error: unknown, timedOut: boolean): UpstreamFail
     e = e.cause as typeof e;
   }
   return 'reset';
-}
-
-/**
- * Writes `upstream`'s status and headers, then streams its body; resolves
- * when the answer is done or cut. A broken stream on either side cuts the
- * other (the access log keeps the status). Plain `pipe` rather than
- * `stream.pipeline`, which costs an AbortController per call on this path.
- */
-export function relay(res: ServerResponse, upstream: Dispatcher.ResponseData): Promise<void> {
-  res.writeHead(upstream.statusCode, responseHeaders(upstream.headers));
-  const body = upstream.body;
-  return new Promise((resolve) => {
-    body.on('error', () => res.destroy());
-    res.on('close', () => {
-      if (!res.writableFinished) body.destroy();
-      resolve();
-    });
-    body.pipe(res);
-  });
 }
