@@ -75,13 +75,24 @@ export class Telemetry {
     };
     this.metrics.requests.inc(labels);
     this.metrics.duration.observe(labels, seconds);
-    const { trace, startedAt: _, ...fields } = call;
+    // Field by field, not `{ ...rest }` of the record: the spread cost more than pino's serializing (issue 5).
+    // Fields left undefined are left out of the line, as the spread did.
     this.#logger.info(
       {
-        ...fields,
+        direction: call.direction,
+        source: call.source,
+        destination: call.destination,
+        environment: call.environment,
+        method: call.method,
+        path: call.path,
+        status: call.status,
+        peer: call.peer,
+        decidedBy: call.decidedBy,
+        attempts: call.attempts,
+        error: call.error,
         durationMs: Math.round(seconds * 1e6) / 1e3,
-        traceId: trace.traceId,
-        spanId: trace.spanId,
+        traceId: call.trace.traceId,
+        spanId: call.trace.spanId,
       },
       'access',
     );
