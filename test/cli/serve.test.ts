@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeTestMesh } from '../e2e/support/local-mesh.js';
 import { tempDir } from '../support/temp-dir.js';
 import { killAll, lines, runWeft, startWeft } from './weft-process.js';
 
@@ -60,13 +61,16 @@ describe('weft serve', () => {
 describe('weft up', () => {
   it('applies the demo on first start, finds it unchanged on the next', async () => {
     const dataDir = await tempDir('weft-cli-up-');
-    const first = await startWeft('up', ['--api-port', '0', '--data', dataDir]);
+    // The demo moved to its own loopback block, so this never fights an operator's `npm start`.
+    const { file } = await writeTestMesh(dataDir);
+    const args = ['--api-port', '0', '--data', dataDir, '--mesh', file];
+    const first = await startWeft('up', args);
     expect(first.stdout()).toMatch(/^weft is up/);
     expect(first.stdout()).toMatch(/Applied \S+demo-mesh\.yaml \(22 created\):\n {2}mesh\/default created\n/);
     expect(first.stdout()).toContain(`  curl ${first.url}/v1/services`);
     expect(await first.stop()).toBe(0);
 
-    const second = await startWeft('up', ['--api-port', '0', '--data', dataDir]);
+    const second = await startWeft('up', args);
     expect(second.stdout()).toMatch(/Applied \S+demo-mesh\.yaml \(22 unchanged\)\.\n\n/);
     const { stdout } = await runWeft(['get', 'routes', '--server', second.url, '--data', dataDir]);
     expect(stdout).toMatch(/orders\s+orders\s+gcp:1\s+azure,aws/);
