@@ -9,6 +9,9 @@
 
 const UNRESERVED = /%(2[dDeE]|3[0-9]|4[1-9a-fA-F]|5[0-9aA]|5[fF]|6[1-9a-fA-F]|7[0-9aA]|7[eE])/g;
 
+/** What normalization could change in a path that starts with `/`: an escape, a dot segment, a run of `/`. */
+const NEEDS_WORK = /%|\/\.|\/\//;
+
 /** Splits an origin-form target into its path and its query (with the `?`, or `''`). */
 export function splitTarget(target: string): { path: string; query: string } {
   const q = target.indexOf('?');
@@ -23,6 +26,8 @@ export function splitTarget(target: string): { path: string; query: string } {
  * @returns the normalized path, always starting with `/`.
  */
 export function normalizePath(path: string): string {
+  // Most paths are already normal: no escapes, no dot segments, no empty ones. Skip the work for them.
+  if (path.charCodeAt(0) === 0x2f && !NEEDS_WORK.test(path)) return path;
   const decoded = path.replace(UNRESERVED, (encoded) =>
     String.fromCharCode(Number.parseInt(encoded.slice(1), 16)),
   );
