@@ -82,12 +82,18 @@ export async function forward(
   const budget = ctx.retryBudget(service.host);
   const total = Math.max(service.environments.length, 1);
   budget.deposit();
-  const tried = new Set<string>();
+  // Environments already tried; made on the first retry, as most calls take one attempt.
+  let tried: Set<string> | undefined;
+  let previous: string | undefined;
   let lastError: UpstreamError | undefined;
   const stopped = (cause?: unknown) =>
     new UpstreamError('timeout', `${service.host} did not answer in time`, { cause });
   for (let attempt = 1; ; attempt++) {
     if (control.stopped) throw stopped();
+    if (previous !== undefined) {
+      tried ??= new Set();
+      tried.add(previous);
+    }
     const environment = chooseEnvironment({
       service,
       rule,
@@ -101,7 +107,7 @@ export async function forward(
       throw (
         lastError ?? new NoHealthyBackendError(`no environment of ${service.host} is healthy and reachable`)
       );
-    tried.add(environment);
+    previous = environment;
     call.onAttempt(environment, attempt);
     const gateway = gatewayOf(index.environments.get(environment)!);
     const again = () => attempt < maxAttempts && budget.tryWithdraw();
