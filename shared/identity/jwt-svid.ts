@@ -134,12 +134,16 @@ export class JwtSvidVerifier {
    * {@link verify}, while unexpired; `undefined` otherwise. Synchronous, so a
    * gateway's hot path takes no promise for the common case.
    */
-  cached(token: string, audience: string, now = this.#now()): VerifiedJwtSvid | undefined {
+  cached(token: string, audience: string): VerifiedJwtSvid | undefined {
+    return this.#hit(token, audience, this.#options.now ? this.#options.now().getTime() : Date.now());
+  }
+
+  #hit(token: string, audience: string, nowMs: number): VerifiedJwtSvid | undefined {
     const hit = this.#cache.get(token);
     if (!hit || hit.audience !== audience) return undefined;
     // Deleted and set again: the Map's order is then least recently used first.
     this.#cache.delete(token);
-    if (hit.expiresAtMs <= now.getTime()) return undefined;
+    if (hit.expiresAtMs <= nowMs) return undefined;
     this.#cache.set(token, hit);
     return hit.verified;
   }
@@ -152,7 +156,7 @@ export class JwtSvidVerifier {
    */
   async verify(token: string, audience: string): Promise<VerifiedJwtSvid> {
     const now = this.#now();
-    const hit = this.cached(token, audience, now);
+    const hit = this.#hit(token, audience, now.getTime());
     if (hit) return hit;
     const verified = await this.#verify(token, audience, now);
     this.#cache.set(token, { audience, expiresAtMs: verified.expiresAt.getTime(), verified });
