@@ -2,28 +2,28 @@
  * The data plane's access log: one JSON line per call per hop, the same
  * shape as the agent's own lines, but written in batches. A synchronous
  * `write(2)` per call was the gateway's largest single cost under load
- * (issue 5), so lines collect in memory and go out in writes of 24 to
- * 32 KiB, off the event loop. Nothing is lost on a clean stop: `close()`
+ * (issue 5), so lines collect in memory and go out in writes of about
+ * 24 KiB, off the event loop. Nothing is lost on a clean stop: `close()`
  * and process exit flush what is left, and a timer flushes every second so
  * a quiet gateway's lines still show up promptly.
  *
  * Why that size: every batch wakes a libuv worker thread, and on a busy
  * two-core host those wake-ups cost more than formatting the lines. 4 KiB
  * batches (atomic on a Linux pipe) left the log at about a fifth of a hop's
- * CPU; 32 KiB batches, about a tenth. The price: a batch is written whole
- * and holds whole lines, but on a pipe whose reader has fallen behind, a
- * batch larger than `PIPE_BUF` can be split around one of the agent's own
- * (synchronous) event lines. Files, and pipes that keep up, never split.
+ * CPU; 24-32 KiB batches, about a tenth. The price: a batch holds whole
+ * lines, but on a pipe whose reader has fallen behind, a batch larger than
+ * `PIPE_BUF` can be split around one of the agent's own (synchronous) event
+ * lines. Files, and pipes that keep up, never split.
  *
  * @module
  */
 import { type Logger, pino } from 'pino';
 import { agentLineOptions } from './log.js';
 
-/** The largest single write. */
-const MAX_BATCH_BYTES = 32_768;
-/** A write starts once this much is waiting (SonicBoom wants it below the maximum). */
-const MIN_BATCH_BYTES = 24_576;
+/** A batch goes out once it holds this many characters (close to bytes: the lines are mostly ASCII). */
+const BATCH_CHARS = 24_576;
+/** The largest single write SonicBoom makes. */
+const MAX_WRITE_BYTES = 65_536;
 /** The longest a line waits in memory on a quiet gateway. */
 const FLUSH_EVERY_MS = 1_000;
 
@@ -46,9 +46,47 @@ export interface AccessLog {
   close(): void;
 }
 
+type SonicBoom = ReturnType<typeof pino.destination>;
+
 /**
- * Creates the access log (pino on an asynchronous SonicBoom, flushed on exit
- * by pino itself).
+ * Lines gathered into one string, handed to SonicBoom a batch at a time.
+ * SonicBoom measures its pending buffer (`Buffer.byteLength`) on every
+ * `write`, so line by line into a 24 KiB buffer cost a scan of up to 24 KiB
+ * per line; here a line costs an append.
+ */
+class LineBatch {
+  readonly #target: SonicBoom;
+  #pending = '';
+
+  constructor(target: SonicBoom) {
+    this.#target = target;
+  }
+
+  write(line: string): void {
+    this.#pending += line;
+    if (this.#pending.length >= BATCH_CHARS) this.flush();
+  }
+
+  /** Hands what is pending to SonicBoom, which writes it off the event loop. */
+  flush(): void {
+    if (this.#pending === '') return;
+    this.#target.write(this.#pending);
+    this.#pending = '';
+  }
+
+  flushSync(): void {
+    this.flush();
+    try {
+      this.#target.flushSync();
+    } catch {
+      // Not open yet (a path opens asynchronously: nothing was written) or already destroyed.
+    }
+  }
+}
+
+/**
+ * Creates the access log: pino into a {@link LineBatch} on an asynchronous
+ * SonicBoom, flushed synchronously on process exit.
  *
  * @example
  * const access = createAccessLog({ gateway: 'aws/aws-edge' });
@@ -56,29 +94,22 @@ export interface AccessLog {
  * // on stop: await plane.close(); access.close();
  */
 export function createAccessLog(options: AccessLogOptions): AccessLog {
-  const destination = pino.destination({
-    dest: options.dest ?? 1,
-    sync: false,
-    minLength: MIN_BATCH_BYTES,
-    maxWrite: MAX_BATCH_BYTES,
-  });
-  const timer = setInterval(() => destination.flush(), FLUSH_EVERY_MS).unref();
+  const batch = new LineBatch(
+    pino.destination({ dest: options.dest ?? 1, sync: false, maxWrite: MAX_WRITE_BYTES }),
+  );
+  const timer = setInterval(() => batch.flush(), FLUSH_EVERY_MS).unref();
+  const onExit = () => batch.flushSync();
+  process.on('exit', onExit);
   // No redaction paths, unlike the agent's logger: an access line's fields are fixed by `CallRecord`,
   // which never holds a header, and matching the paths cost twice what the rest of the line does.
-  const logger = pino(agentLineOptions(options.gateway, options.level), destination);
-  const flushSync = () => {
-    try {
-      destination.flushSync();
-    } catch {
-      // Not open yet (a path opens asynchronously: nothing was written) or already destroyed.
-    }
-  };
+  const logger = pino(agentLineOptions(options.gateway, options.level), batch);
   return {
     logger,
-    flushSync,
+    flushSync: () => batch.flushSync(),
     close() {
       clearInterval(timer);
-      flushSync();
+      process.off('exit', onExit);
+      batch.flushSync();
     },
   };
 }
