@@ -36,24 +36,42 @@ export function defaultEnvironmentOrder(
   return [...service.environments].sort((a, b) => priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** The environment for the next attempt, or `undefined` when none is usable (503). */
+/** Can `env` take an attempt at all: the service is there, a gateway is listed, it is not ejected? */
+function usable(input: ChooseEnvironmentInput, env: string): boolean {
+  return (
+    input.service.environments.includes(env) &&
+    (input.environments.get(env)?.gateways.length ?? 0) > 0 &&
+    !input.isEjected(env)
+  );
+}
+
+function firstUsable(
+  input: ChooseEnvironmentInput,
+  order: readonly string[],
+  avoid: ReadonlySet<string>,
+): string | undefined {
+  for (const env of order) if (!avoid.has(env) && usable(input, env)) return env;
+  return undefined;
+}
+
+function pass(input: ChooseEnvironmentInput, avoid: ReadonlySet<string>): string | undefined {
+  const { rule } = input;
+  if (!rule) return firstUsable(input, input.defaultOrder, avoid);
+  const drawn = pickWeighted(
+    rule.backends.filter((b) => !avoid.has(b.environment) && usable(input, b.environment)),
+    input.random,
+  );
+  return drawn?.environment ?? firstUsable(input, rule.failover, avoid);
+}
+
+/**
+ * The environment for the next attempt, or `undefined` when none is usable
+ * (503). Module-level helpers rather than closures: this runs on every call,
+ * and each closure made per call also paid tsx's `keepNames` (issue 5).
+ */
 export function chooseEnvironment(input: ChooseEnvironmentInput): string | undefined {
-  const { service, rule, environments, isEjected, random } = input;
-  const usable = (env: string) =>
-    service.environments.includes(env) &&
-    (environments.get(env)?.gateways.length ?? 0) > 0 &&
-    !isEjected(env);
-  const pass = (avoid: ReadonlySet<string>): string | undefined => {
-    const ok = (env: string) => !avoid.has(env) && usable(env);
-    if (!rule) return input.defaultOrder.find(ok);
-    const drawn = pickWeighted(
-      rule.backends.filter((b) => ok(b.environment)),
-      random,
-    );
-    return drawn?.environment ?? rule.failover.find(ok);
-  };
   const tried = input.tried ?? EMPTY;
-  return pass(tried) ?? (tried.size > 0 ? pass(EMPTY) : undefined);
+  return pass(input, tried) ?? (tried.size > 0 ? pass(input, EMPTY) : undefined);
 }
 
 const EMPTY: ReadonlySet<string> = new Set();

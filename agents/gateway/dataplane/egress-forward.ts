@@ -38,9 +38,12 @@ export interface OutboundCall {
   readonly res: ServerResponse;
   /** The attempt in flight, and whether the whole call was stopped (see `egress.ts`). */
   readonly control: CallControl;
-  /** Told each attempt's environment and number as it starts (for the access log). */
-  readonly onAttempt: (environment: string, attempt: number) => void;
+  /** Where each attempt's environment and number are noted as it starts (the access log's record). */
+  readonly note: { environment: string; attempts?: number };
 }
+
+const stoppedError = (host: string, cause?: unknown) =>
+  new UpstreamError('timeout', `${host} did not answer in time`, { cause });
 
 const rotation = new WeakMap<SnapshotEnvironment, number>();
 function gatewayOf(env: SnapshotEnvironment) {
@@ -86,10 +89,10 @@ export async function forward(
   let tried: Set<string> | undefined;
   let previous: string | undefined;
   let lastError: UpstreamError | undefined;
-  const stopped = (cause?: unknown) =>
-    new UpstreamError('timeout', `${service.host} did not answer in time`, { cause });
+  // No closure made per call below but the one each attempt needs: they cost, and tsx's keepNames adds to each.
+  const isEjected = ctx.outliers.ejectedIn(service.host);
   for (let attempt = 1; ; attempt++) {
-    if (control.stopped) throw stopped();
+    if (control.stopped) throw stoppedError(service.host);
     if (previous !== undefined) {
       tried ??= new Set();
       tried.add(previous);
@@ -99,7 +102,7 @@ export async function forward(
       rule,
       defaultOrder: index.defaultOrder.get(service.host) ?? [],
       environments: index.environments,
-      isEjected: (env) => ctx.outliers.isEjected(service.host, env),
+      isEjected,
       tried,
       random: ctx.random,
     });
@@ -108,16 +111,16 @@ export async function forward(
         lastError ?? new NoHealthyBackendError(`no environment of ${service.host} is healthy and reachable`)
       );
     previous = environment;
-    call.onAttempt(environment, attempt);
+    call.note.environment = environment;
+    call.note.attempts = attempt;
     const gateway = gatewayOf(index.environments.get(environment)!);
-    const again = () => attempt < maxAttempts && budget.tryWithdraw();
     const sent = new UpstreamAttempt(call.res, (status) => {
       if (status < 500) {
         ctx.outliers.recordSuccess(service.host, environment);
         return true;
       }
       ctx.outliers.recordFailure(service.host, environment, service.outlierDetection, total);
-      return !(retryable('5xx', retryOn, idempotent) && again());
+      return !(retryable('5xx', retryOn, idempotent) && attempt < maxAttempts && budget.tryWithdraw());
     });
     control.current = sent;
     try {
@@ -141,13 +144,14 @@ export async function forward(
     await sent.settled;
     if (sent.relaying) return;
     if (sent.status) continue;
-    if (control.stopped) throw stopped(sent.error);
+    if (control.stopped) throw stoppedError(service.host, sent.error);
     const failure = classifyFailure(sent.error, false);
     ctx.outliers.recordFailure(service.host, environment, service.outlierDetection, total);
     const message = sent.error instanceof Error ? sent.error.message : String(sent.error);
     lastError = new UpstreamError(failure, `${failure} calling ${environment}/${gateway.name}: ${message}`, {
       cause: sent.error,
     });
-    if (!(retryable(failure, retryOn, idempotent) && again())) throw lastError;
+    if (!(retryable(failure, retryOn, idempotent) && attempt < maxAttempts && budget.tryWithdraw()))
+      throw lastError;
   }
 }

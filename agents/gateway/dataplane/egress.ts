@@ -112,10 +112,7 @@ async function handle(ctx: DataPlaneContext, req: IncomingMessage, res: ServerRe
       body,
       res,
       control,
-      onAttempt: (environment, attempt) => {
-        record.environment = environment;
-        record.attempts = attempt;
-      },
+      note: record,
     });
   } catch (error) {
     record.error = error instanceof Error ? error.message : String(error);

@@ -26,6 +26,7 @@ interface HostState {
 export class OutlierDetector {
   readonly #now: () => number;
   readonly #services = new Map<string, Map<string, HostState>>();
+  readonly #tests = new Map<string, (environment: string) => boolean>();
 
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
@@ -35,6 +36,16 @@ export class OutlierDetector {
   isEjected(service: string, environment: string): boolean {
     const host = this.#services.get(service)?.get(environment);
     return host !== undefined && host.ejectedUntil > this.#now();
+  }
+
+  /** {@link isEjected} for one service, as a predicate made once (the egress asks on every call). */
+  ejectedIn(service: string): (environment: string) => boolean {
+    let test = this.#tests.get(service);
+    if (!test) {
+      test = (environment) => this.isEjected(service, environment);
+      this.#tests.set(service, test);
+    }
+    return test;
   }
 
   /** The environments of `service` ejected right now. */
@@ -82,5 +93,6 @@ export class OutlierDetector {
   /** Forgets services no longer in the snapshot. */
   retain(services: ReadonlySet<string>): void {
     for (const key of this.#services.keys()) if (!services.has(key)) this.#services.delete(key);
+    for (const key of this.#tests.keys()) if (!services.has(key)) this.#tests.delete(key);
   }
 }
