@@ -54,6 +54,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   #done = false;
   #relaying = false;
   #abort: ((reason: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
   #cut: Error | undefined;
 
   constructor(res: ServerResponse, accept: AcceptAnswer) {
@@ -89,8 +90,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
     this.status = status;
     if (this.#accept(status)) {
+      try {
+        this.#res.writeHead(status, answerHeaders(rawHeaders));
+      } catch (error) {
+        // A header Node refuses to send (a bad character): nothing reached the caller, so the attempt failed.
+        this.status = 0;
+        this.#fail(error);
+        throw error; // undici aborts the request
+      }
       this.#relaying = true;
-      this.#res.writeHead(status, answerHeaders(rawHeaders));
       this.#resume = resume;
     }
     this.#finish();
@@ -113,8 +121,6 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.#relaying) this.#res.destroy();
     else this.#fail(error);
   }
-
-  #resume: (() => void) | undefined;
 
   #fail(error: unknown): void {
     if (this.#done) return;
