@@ -100,6 +100,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     telemetry: new Telemetry({
       registry: options.registry ?? new Registry(),
       logger: options.accessLogger?.child({ component: 'dataplane' }) ?? logger,
+      eventLogger: logger,
       exporter,
     }),
     random: options.random ?? Math.random,

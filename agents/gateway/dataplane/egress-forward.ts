@@ -52,6 +52,12 @@ function gatewayOf(env: SnapshotEnvironment) {
   return env.gateways[n % env.gateways.length]!;
 }
 
+/** Feeds one failed attempt to outlier detection, and says so when it ejects the environment. */
+function failed(ctx: DataPlaneContext, service: EgressService, environment: string, total: number): void {
+  const forMs = ctx.outliers.recordFailure(service.host, environment, service.outlierDetection, total);
+  if (forMs > 0) ctx.telemetry.ejected({ destination: service.spiffeId, environment, forMs });
+}
+
 function retryable(
   failure: UpstreamFailure | '5xx',
   retryOn: readonly string[],
@@ -119,7 +125,7 @@ export async function forward(
         ctx.outliers.recordSuccess(service.host, environment);
         return true;
       }
-      ctx.outliers.recordFailure(service.host, environment, service.outlierDetection, total);
+      failed(ctx, service, environment, total);
       return !(retryable('5xx', retryOn, idempotent) && attempt < maxAttempts && budget.tryWithdraw());
     });
     control.current = sent;
@@ -146,7 +152,7 @@ export async function forward(
     if (sent.status) continue;
     if (control.stopped) throw stoppedError(service.host, sent.error);
     const failure = classifyFailure(sent.error, false);
-    ctx.outliers.recordFailure(service.host, environment, service.outlierDetection, total);
+    failed(ctx, service, environment, total);
     const message = sent.error instanceof Error ? sent.error.message : String(sent.error);
     lastError = new UpstreamError(failure, `${failure} calling ${environment}/${gateway.name}: ${message}`, {
       cause: sent.error,

@@ -19,6 +19,7 @@ import type { CredentialMaterial } from './credentials.js';
 import { peerSpiffeIds } from './credentials.js';
 import { sendProblem } from './http-util.js';
 import { gatewayPeers, handleInbound } from './ingress-handler.js';
+import type { RefusalReason } from './metrics.js';
 
 /** The TLS settings of the ingress listener for `material`. */
 export function ingressSecureContext(material: CredentialMaterial): SecureContextOptions {
@@ -62,10 +63,39 @@ export function createIngressServer(ctx: DataPlaneContext, material: CredentialM
       return;
     }
     ctx.logger.warn({ peer: ids }, 'ingress refused a peer that is not a mesh gateway');
+    ctx.telemetry.refused('not-a-gateway', { peer: ids });
     socket.destroy();
   });
-  server.on('tlsClientError', (error) => {
-    ctx.logger.debug({ err: error.message }, 'ingress refused a TLS handshake');
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    const reason = refusalReason(error, socket.authorizationError);
+    ctx.telemetry.refused(reason, {
+      err: socket.authorizationError ?? error.message,
+      from: socket.remoteAddress,
+    });
   });
   return server;
+}
+
+/**
+ * Why a handshake failed, as {@link RefusalReason}. A client chain that does
+ * not verify is refused by Node once the handshake is done, with nothing but
+ * "socket hang up" for an error: the verification result is on the socket.
+ */
+export function refusalReason(
+  error: NodeJS.ErrnoException,
+  authorizationError?: Error | string | null,
+): RefusalReason {
+  if (authorizationError) return 'untrusted-certificate';
+  switch (error.code) {
+    case 'ERR_SSL_HTTP_REQUEST':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return 'not-tls';
+    case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+    case 'ERR_SSL_NO_PROTOCOLS_AVAILABLE':
+      return 'tls-version';
+    case 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE':
+      return 'no-client-certificate';
+    default:
+      return 'handshake';
+  }
 }

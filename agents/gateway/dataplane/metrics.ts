@@ -15,12 +15,28 @@ export const REQUEST_LABELS = ['source', 'destination', 'environment', 'response
 export const DENIED_LABELS = ['source', 'destination', 'environment', 'decided_by'] as const;
 export type RequestLabel = (typeof REQUEST_LABELS)[number];
 export type DeniedLabel = (typeof DENIED_LABELS)[number];
+export const EJECTION_LABELS = ['destination', 'environment'] as const;
+/**
+ * Why the ingress dropped a connection before reading a request:
+ * `not-tls` (plain TCP or HTTP), `tls-version` (below 1.3),
+ * `no-client-certificate`, `untrusted-certificate` (not from the bundle),
+ * `not-a-gateway` (a mesh SVID, but a workload's), `handshake` (anything else).
+ */
+export type RefusalReason =
+  | 'not-tls'
+  | 'tls-version'
+  | 'no-client-certificate'
+  | 'untrusted-certificate'
+  | 'not-a-gateway'
+  | 'handshake';
 
 /** The metrics one data plane writes. */
 export interface DataPlaneMetrics {
   readonly requests: Counter<RequestLabel>;
   readonly duration: Histogram<RequestLabel>;
   readonly denied: Counter<DeniedLabel>;
+  readonly ejections: Counter<(typeof EJECTION_LABELS)[number]>;
+  readonly refused: Counter<'reason'>;
 }
 
 // Sub-millisecond to the default route timeout: a mesh hop is fast when it works and slow when it does not.
@@ -65,6 +81,28 @@ export function registerMetrics(registry: Registry): DataPlaneMetrics {
           name: 'weft_authz_denied_total',
           help: 'Calls the ingress refused by authorization policy, by the rule that decided.',
           labelNames: DENIED_LABELS,
+          registers,
+        }),
+    ),
+    ejections: reuse(
+      registry,
+      'weft_outlier_ejections_total',
+      () =>
+        new Counter({
+          name: 'weft_outlier_ejections_total',
+          help: 'Environments the egress took out of rotation for a service after consecutive errors.',
+          labelNames: EJECTION_LABELS,
+          registers,
+        }),
+    ),
+    refused: reuse(
+      registry,
+      'weft_ingress_refused_total',
+      () =>
+        new Counter({
+          name: 'weft_ingress_refused_total',
+          help: 'Connections the ingress dropped before reading a request, by reason.',
+          labelNames: ['reason'],
           registers,
         }),
     ),

@@ -65,29 +65,29 @@ export class OutlierDetector {
    * for the ejection cap. Failures landing while ejected (calls that were
    * already in flight) do not extend the ejection.
    *
-   * @returns true when this failure ejected the environment.
+   * @returns how long this failure ejected the environment for, in ms; 0 when it did not.
    */
-  recordFailure(service: string, environment: string, config: OutlierDetection, total: number): boolean {
+  recordFailure(service: string, environment: string, config: OutlierDetection, total: number): number {
     const now = this.#now();
     const hosts = this.#services.get(service) ?? new Map<string, HostState>();
     this.#services.set(service, hosts);
     const host = hosts.get(environment) ?? { consecutive: 0, ejectedUntil: 0, ejections: 0 };
     hosts.set(environment, host);
-    if (host.ejectedUntil > now) return false;
+    if (host.ejectedUntil > now) return 0;
     host.consecutive += 1;
-    if (host.consecutive < config.consecutiveErrors) return false;
+    if (host.consecutive < config.consecutiveErrors) return 0;
     const out = this.ejected(service).length;
     const allowed =
       config.maxEjectionPercent > 0 &&
       (out === 0 || (out + 1) * 100 <= config.maxEjectionPercent * Math.max(total, 1));
-    if (!allowed) return false;
+    if (!allowed) return 0;
     const base = Math.max(config.baseEjectionMs, 1);
     const healthyFor = host.ejectedUntil === 0 ? 0 : now - host.ejectedUntil;
     host.ejections = Math.max(0, host.ejections - Math.floor(healthyFor / base)) + 1;
     const duration = Math.min(base * 2 ** (host.ejections - 1), Math.max(MAX_EJECTION_MS, base));
     host.ejectedUntil = now + duration;
     host.consecutive = 0;
-    return true;
+    return duration;
   }
 
   /** Forgets services no longer in the snapshot. */

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type DataPlaneMetrics, type Direction, registerMetrics } from './metrics.js';
+import { type DataPlaneMetrics, type Direction, type RefusalReason, registerMetrics } from './metrics.js';
 import type { ExportSpan, OtlpExporter } from './otlp-exporter.js';
 import type { TraceContext } from './trace-context.js';
 
@@ -44,7 +44,10 @@ export interface CallRecord {
 /** Options of {@link Telemetry}. */
 export interface TelemetryOptions {
   readonly registry: Registry;
+  /** Where access lines go. */
   readonly logger: Logger;
+  /** Where the rarer event lines (ejections, refusals) go. @default logger */
+  readonly eventLogger?: Logger;
   readonly exporter?: OtlpExporter;
 }
 
@@ -54,11 +57,13 @@ const epochNanos = (ms: number) => BigInt(Math.round((performance.timeOrigin + m
 export class Telemetry {
   readonly metrics: DataPlaneMetrics;
   readonly #logger: Logger;
+  readonly #events: Logger;
   readonly #exporter: OtlpExporter | undefined;
 
   constructor(options: TelemetryOptions) {
     this.metrics = registerMetrics(options.registry);
     this.#logger = options.logger;
+    this.#events = options.eventLogger ?? options.logger;
     this.#exporter = options.exporter;
   }
 
@@ -103,6 +108,22 @@ export class Telemetry {
   denied(labels: { source: string; destination: string; environment: string; decidedBy: string }): void {
     const { decidedBy, ...rest } = labels;
     this.metrics.denied.inc({ ...rest, decided_by: decidedBy });
+  }
+
+  /** Counts and logs an environment ejected from a service's rotation. */
+  ejected(e: { destination: string; environment: string; forMs: number }): void {
+    this.metrics.ejections.inc({ destination: e.destination, environment: e.environment });
+    this.#events.warn(e, 'environment ejected after consecutive errors');
+  }
+
+  /**
+   * Counts a connection the ingress dropped. Logged at debug only: anyone
+   * who can reach the port can make these, and a log line each would let
+   * them fill the disk.
+   */
+  refused(reason: RefusalReason, detail: Record<string, unknown>): void {
+    this.metrics.refused.inc({ reason });
+    this.#events.debug({ reason, ...detail }, 'ingress refused a connection');
   }
 
   /** Exports what spans are left. */

@@ -164,9 +164,16 @@ describe('refusals at a weft agent ingress', () => {
       );
   });
 
-  it('counts no refused connection as a request', async () => {
+  it('counts no refused connection as a request, and each in weft_ingress_refused_total by reason', async () => {
     const metrics = parseMetrics((await gw.get('/metrics')).body);
     // The positive control's two calls are the only requests the ingress read.
     expect(total(metrics, 'weft_requests_total', { direction: 'inbound' })).toBe(2);
+    const refused = (reason: string) => total(metrics, 'weft_ingress_refused_total', { reason });
+    // One plain TCP client; curl and openssl each for no certificate, TLS 1.2 and the foreign CA.
+    expect(refused('not-tls')).toBe(1);
+    expect(refused('no-client-certificate')).toBe(2);
+    expect(refused('tls-version')).toBe(2);
+    expect(refused('untrusted-certificate')).toBe(2);
+    expect(refused('not-a-gateway')).toBe(1);
   });
 });

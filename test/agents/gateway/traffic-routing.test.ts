@@ -225,6 +225,13 @@ describe('weighted routing and failover across three weft agents', () => {
       expect(access.get(i)).toMatchObject({ status: 200, environment: 'b', attempts: 1 });
     // Before the ejection, a retry in the other environment saved each call that met a dead c.
     for (const i of hitC) expect(access.get(i)).toMatchObject({ status: 200, environment: 'b', attempts: 2 });
+    // gw-a says so: one ejection of c, counted and logged.
+    const metrics = parseMetrics((await agents.a.get('/metrics')).body);
+    expect(total(metrics, 'weft_outlier_ejections_total', { environment: 'c' })).toBe(1);
+    expect(total(metrics, 'weft_outlier_ejections_total', { environment: 'b' })).toBe(0);
+    expect(agents.a.lines).toContainEqual(
+      expect.objectContaining({ msg: 'environment ejected after consecutive errors', environment: 'c' }),
+    );
     // Every success since c died came from b. Call KILL_AFTER may have been with c when
     // SIGKILL went out, and its answer can reach curl after the test saw c exit: it is
     // never counted as "since death"; every later call was sent once c was killed.

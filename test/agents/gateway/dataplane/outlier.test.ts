@@ -18,7 +18,7 @@ describe('OutlierDetector', () => {
     d.recordFailure('s', 'b', config, 2);
     d.recordFailure('s', 'b', config, 2);
     expect(d.isEjected('s', 'b')).toBe(false);
-    expect(d.recordFailure('s', 'b', config, 2)).toBe(true);
+    expect(d.recordFailure('s', 'b', config, 2)).toBe(1_000);
     expect(d.isEjected('s', 'b')).toBe(true);
     expect(d.isEjected('other', 'b')).toBe(false);
   });
@@ -56,7 +56,7 @@ describe('OutlierDetector', () => {
   it('ignores failures of calls in flight while ejected', () => {
     const { d, advance } = detector();
     for (let i = 0; i < 3; i++) d.recordFailure('s', 'b', config, 1);
-    for (let i = 0; i < 10; i++) expect(d.recordFailure('s', 'b', config, 1)).toBe(false);
+    for (let i = 0; i < 10; i++) expect(d.recordFailure('s', 'b', config, 1)).toBe(0);
     advance(1_000);
     expect(d.isEjected('s', 'b')).toBe(false);
   });
