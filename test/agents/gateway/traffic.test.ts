@@ -9,6 +9,7 @@
  * calls keep flowing, also through an agent restarted on its last-known-good
  * config and saved SVID.
  */
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/temp-dir.js';
 import { parseMetrics, total } from './dataplane/support/http.js';
@@ -134,12 +135,35 @@ describe('traffic between two weft agents', () => {
     expect(answer.contentType).toBe('application/problem+json');
   });
 
+  it('answers 401 problem+json to a forged JWT-SVID and to a real one with its subject changed', async () => {
+    const before = orders.seen.length;
+    const [header] = token.split('.');
+    const { kid } = JSON.parse(Buffer.from(header!, 'base64url').toString()) as { kid: string };
+    // Another key, posing under the trusted key's kid, with the claims a real token has.
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ sub: FRONTEND, aud: `spiffe://${TD}/gateways` })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    const [h, payload, signature] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>;
+    const swapped = Buffer.from(JSON.stringify({ ...claims, sub: `spiffe://${TD}/ns/shop/svc/admin` }));
+    const tampered = `${h}.${swapped.toString('base64url')}.${signature}`;
+    for (const bad of [forged, tampered]) {
+      const answer = await call('/orders/42', '-H', `Authorization: Bearer ${bad}`);
+      expect(answer.status).toBe(401);
+      expect(answer.contentType).toBe('application/problem+json');
+    }
+    expect(orders.seen.length).toBe(before);
+  });
+
   it('counts the calls in weft_requests_total on both agents, and the denial on b', async () => {
     const [ma, mb] = await Promise.all([metricsOf(a), metricsOf(b)]);
     const out = { direction: 'outbound', destination: ORDERS_ID };
     expect(total(ma, 'weft_requests_total', { ...out, response_code: '200', source: FRONTEND })).toBe(1);
     expect(total(ma, 'weft_requests_total', { ...out, response_code: '403', source: FRONTEND })).toBe(1);
-    expect(total(ma, 'weft_requests_total', { ...out, response_code: '401' })).toBe(1);
+    expect(total(ma, 'weft_requests_total', { ...out, response_code: '401' })).toBe(3);
     const into = { direction: 'inbound', destination: ORDERS_ID, source: FRONTEND };
     expect(total(mb, 'weft_requests_total', { ...into, response_code: '200' })).toBe(1);
     expect(total(mb, 'weft_requests_total', { ...into, response_code: '403' })).toBe(1);
