@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from '../support/run-process.js';
 
 export const WEFT_BIN = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
 export const DEMO_MESH = fileURLToPath(new URL('../../examples/demo-mesh.yaml', import.meta.url));
@@ -31,21 +32,13 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs `weft ...args` to completion. */
-export function runWeft(args: readonly string[], options: RunOptions = {}): Promise<WeftResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WEFT_BIN, ...args], {
-      cwd: options.cwd ?? tmpdir(),
-      env: childEnv(options.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+export async function runWeft(args: readonly string[], options: RunOptions = {}): Promise<WeftResult> {
+  const { code, stdout, stderr } = await runProcess(process.execPath, [WEFT_BIN, ...args], {
+    cwd: options.cwd ?? tmpdir(),
+    env: childEnv(options.env),
+    input: options.input ?? '',
   });
+  return { code, stdout, stderr };
 }
 
 /** Non-empty lines of some output. */

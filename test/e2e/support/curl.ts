@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { runProcess } from '../../support/run-process.js';
 
 export interface CurlResult {
   readonly status: number;
@@ -14,27 +14,20 @@ export interface CurlResult {
 }
 
 /** `curl -s URL` with extra arguments (`-X POST`, `-H ...`, `--data-binary ...`). */
-export function curl(url: string, ...args: string[]): Promise<CurlResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('curl', [
-      '-s',
-      '--max-time',
-      '10',
-      '-w',
-      '\n%{http_code} %{content_type}',
-      ...args,
-      url,
-    ]);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`curl ${url} exited with ${code}`));
-      const cut = out.lastIndexOf('\n');
-      const [status, contentType = ''] = out.slice(cut + 1).split(' ');
-      resolve({ status: Number(status), contentType, body: out.slice(0, cut) });
-    });
-  });
+export async function curl(url: string, ...args: string[]): Promise<CurlResult> {
+  const { code, stdout } = await runProcess('curl', [
+    '-s',
+    '--max-time',
+    '10',
+    '-w',
+    '\n%{http_code} %{content_type}',
+    ...args,
+    url,
+  ]);
+  if (code !== 0) throw new Error(`curl ${url} exited with ${code}`);
+  const cut = stdout.lastIndexOf('\n');
+  const [status, contentType = ''] = stdout.slice(cut + 1).split(' ');
+  return { status: Number(status), contentType, body: stdout.slice(0, cut) };
 }
 
 /** `curl` and JSON.parse of the body. */
@@ -84,27 +77,17 @@ export interface CurlIncluded {
  * Runs a command line the way an operator pastes one: `bash -c`, in `cwd`,
  * so `$(...)` substitutions run too. For lines that call `curl -i`.
  */
-export function shellCurl(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<CurlIncluded> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', line], { cwd, env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const cut = out.indexOf('\r\n\r\n');
-      const status = /^HTTP\/[\d.]+ (\d{3})/.exec(out)?.[1];
-      if (code !== 0 || cut < 0 || !status)
-        return reject(new Error(`${line}\nexited with ${code}:\n${out}\n${err}`));
-      const headers = Object.fromEntries(
-        out
-          .slice(0, cut)
-          .split('\r\n')
-          .slice(1)
-          .map((h) => [h.slice(0, h.indexOf(':')).toLowerCase(), h.slice(h.indexOf(':') + 1).trim()]),
-      );
-      resolve({ status: Number(status), headers, body: out.slice(cut + 4) });
-    });
-  });
+export async function shellCurl(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<CurlIncluded> {
+  const { code, stdout: out, stderr: err } = await runProcess('bash', ['-c', line], { cwd, env });
+  const cut = out.indexOf('\r\n\r\n');
+  const status = /^HTTP\/[\d.]+ (\d{3})/.exec(out)?.[1];
+  if (code !== 0 || cut < 0 || !status) throw new Error(`${line}\nexited with ${code}:\n${out}\n${err}`);
+  const headers = Object.fromEntries(
+    out
+      .slice(0, cut)
+      .split('\r\n')
+      .slice(1)
+      .map((h) => [h.slice(0, h.indexOf(':')).toLowerCase(), h.slice(h.indexOf(':') + 1).trim()]),
+  );
+  return { status: Number(status), headers, body: out.slice(cut + 4) };
 }

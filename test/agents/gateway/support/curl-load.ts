@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { spawn } from 'node:child_process';
+import { runProcess } from '../../../support/run-process.js';
 
 /** One call and how it ended. */
 export interface LoadResult {
@@ -47,7 +47,7 @@ export interface CurlLoad {
 const quote = (value: string) => JSON.stringify(value);
 
 /** Runs one curl over `urls`, calling `onResult` as each status line arrives. */
-function curlBatch(
+async function curlBatch(
   proxy: string,
   headers: readonly string[],
   urls: readonly string[],
@@ -57,35 +57,23 @@ function curlBatch(
     ...headers.map((h) => `header = ${quote(h)}`),
     ...urls.flatMap((url) => [`url = ${quote(url)}`, 'output = "/dev/null"']),
   ].join('\n');
-  return new Promise((resolve, reject) => {
-    const child = spawn('curl', [
-      '-sS',
-      '--max-time',
-      '15',
-      '-x',
-      `http://${proxy}`,
-      '-w',
-      '%{http_code}\n',
-      '-K',
-      '-',
-    ]);
-    let done = 0;
-    let partial = '';
-    child.stdout.on('data', (d: Buffer) => {
-      const lines = (partial + d).split('\n');
-      partial = lines.pop()!;
-      for (const line of lines)
-        onResult({ url: urls[done++] ?? '?', status: Number(line) || 0, at: Date.now() });
-    });
-    child.stderr.resume();
-    child.on('error', reject);
-    child.on('close', () => {
-      // Calls curl never got to were lost too.
-      while (done < urls.length) onResult({ url: urls[done++]!, status: 0, at: Date.now() });
-      resolve();
-    });
-    child.stdin.end(`${config}\n`);
-  });
+  let done = 0;
+  let partial = '';
+  await runProcess(
+    'curl',
+    ['-sS', '--max-time', '15', '-x', `http://${proxy}`, '-w', '%{http_code}\n', '-K', '-'],
+    {
+      input: `${config}\n`,
+      onStdout: (chunk) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines)
+          onResult({ url: urls[done++] ?? '?', status: Number(line) || 0, at: Date.now() });
+      },
+    },
+  );
+  // Calls curl never got to were lost too.
+  while (done < urls.length) onResult({ url: urls[done++]!, status: 0, at: Date.now() });
 }
 
 /** Starts the load; it runs until `stop()`. */

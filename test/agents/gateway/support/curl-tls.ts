@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { spawn } from 'node:child_process';
+import { runProcess } from '../../../support/run-process.js';
 import type { CertFiles } from './openssl.js';
 
 /** How a direct call ended. */
@@ -20,7 +20,7 @@ export interface CurlTlsOutcome {
 }
 
 /** `curl -sS -k [--cert --key] <extra args> https://<address><path>`. */
-export function curlTls(
+export async function curlTls(
   address: string,
   path: string,
   client?: CertFiles,
@@ -29,13 +29,6 @@ export function curlTls(
   const args = ['-sS', '-k', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}'];
   if (client) args.push('--cert', client.certPath, '--key', client.keyPath);
   args.push(...extra, `https://${address}${path}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn('curl', args);
-    let out = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (exitCode) => resolve({ exitCode, status: Number(out.trim() || 0), stderr }));
-  });
+  const { code, stdout, stderr } = await runProcess('curl', args);
+  return { exitCode: code, status: Number(stdout.trim() || 0), stderr };
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { spawn } from 'node:child_process';
+import { runProcess } from '../../../support/run-process.js';
 
 export interface CurlAnswer {
   readonly status: number;
@@ -16,30 +16,14 @@ export interface CurlAnswer {
 }
 
 /** `curl -s -x http://<proxy> <url>` with extra arguments (`-H ...`). */
-export function curlVia(proxy: string, url: string, ...args: string[]): Promise<CurlAnswer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('curl', [
-      '-sS',
-      '--max-time',
-      '15',
-      '-x',
-      `http://${proxy}`,
-      '-w',
-      '\n%{http_code} %{content_type}',
-      ...args,
-      url,
-    ]);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`curl -x ${proxy} ${url} exited with ${code}: ${err}`));
-      const cut = out.lastIndexOf('\n');
-      const [status, contentType = ''] = out.slice(cut + 1).split(' ');
-      const body = out.slice(0, cut);
-      resolve({ status: Number(status), contentType, body, json: () => JSON.parse(body) });
-    });
-  });
+export async function curlVia(proxy: string, url: string, ...args: string[]): Promise<CurlAnswer> {
+  const { code, stdout, stderr } = await runProcess('curl', [
+    ...['-sS', '--max-time', '15', '-x', `http://${proxy}`],
+    ...['-w', '\n%{http_code} %{content_type}', ...args, url],
+  ]);
+  if (code !== 0) throw new Error(`curl -x ${proxy} ${url} exited with ${code}: ${stderr}`);
+  const cut = stdout.lastIndexOf('\n');
+  const [status, contentType = ''] = stdout.slice(cut + 1).split(' ');
+  const body = stdout.slice(0, cut);
+  return { status: Number(status), contentType, body, json: () => JSON.parse(body) };
 }

@@ -8,11 +8,12 @@
  *
  * @module
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runProcess } from '../../../support/run-process.js';
 
 const run = promisify(execFile);
 
@@ -83,24 +84,15 @@ export interface SClientOptions {
  * `openssl s_client -connect <address> -<version> [-cert -key]`, sending
  * `options.send` and waiting for the server to close (or 10 s).
  */
-export function sClient(address: string, options: SClientOptions): Promise<SClientResult> {
+export async function sClient(address: string, options: SClientOptions): Promise<SClientResult> {
   const args = ['s_client', '-connect', address, `-${options.version}`, '-servername', 'weft.test'];
   if (options.client) args.push('-cert', options.client.certPath, '-key', options.client.keyPath);
   // -ign_eof: stdin's end does not hang up first; the server's answer (or refusal) decides.
   args.push('-ign_eof');
-  return new Promise((resolve, reject) => {
-    const child = spawn('openssl', args);
-    let output = '';
-    const collect = (d: Buffer) => (output += d);
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.on('error', reject);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(output)?.[0];
-      resolve({ exitCode: code, output, ...(pem && { serverCert: new X509Certificate(pem) }) });
-    });
-    child.stdin.end(options.send ?? 'GET / HTTP/1.1\r\nHost: weft.test\r\nConnection: close\r\n\r\n');
+  const { code, output } = await runProcess('openssl', args, {
+    input: options.send ?? 'GET / HTTP/1.1\r\nHost: weft.test\r\nConnection: close\r\n\r\n',
+    timeoutMs: 10_000,
   });
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(output)?.[0];
+  return { exitCode: code, output, ...(pem && { serverCert: new X509Certificate(pem) }) };
 }
