@@ -9,6 +9,14 @@ describe('weft token create, weft svid inspect and weft svid mint', () => {
   let dataDir: string;
   let serve: RunningWeft;
   const conn = () => ['--server', serve.url, '--data', dataDir];
+  /** `weft <command> --spiffe-id <id>` for an ID outside weft.demo: exit 1, saying which field. */
+  const refusesForeignId = async (command: string[], spiffeId: string) => {
+    const foreign = await runWeft([...command, '--spiffe-id', spiffeId, ...conn()]);
+    expect(foreign.code).toBe(1);
+    expect(lines(foreign.stderr)[0]).toMatch(
+      /names a Gateway or Service SPIFFE ID in weft.demo \(field \/spiffeId\)/,
+    );
+  };
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'weft-cli-identity-'));
@@ -61,17 +69,7 @@ describe('weft token create, weft svid inspect and weft svid mint', () => {
       2,
       'error: token create needs --spiffe-id; see `weft token --help`',
     ]);
-    const foreign = await runWeft([
-      'token',
-      'create',
-      '--spiffe-id',
-      'spiffe://other.test/gw/x/y',
-      ...conn(),
-    ]);
-    expect(foreign.code).toBe(1);
-    expect(lines(foreign.stderr)[0]).toMatch(
-      /names a Gateway or Service SPIFFE ID in weft.demo \(field \/spiffeId\)/,
-    );
+    await refusesForeignId(['token', 'create'], 'spiffe://other.test/gw/x/y');
     const garbage = await runWeft(['svid', 'inspect', '-'], { input: 'hello' });
     expect(garbage.code).toBe(1);
     expect(garbage.stderr).toMatch(/found neither a PEM certificate nor a JWT/);
@@ -110,17 +108,7 @@ describe('weft token create, weft svid inspect and weft svid mint', () => {
       2,
       ['error: svid needs an action; use inspect FILE|- or mint --spiffe-id ID; see `weft svid --help`'],
     ]);
-    const foreign = await runWeft([
-      'svid',
-      'mint',
-      '--spiffe-id',
-      'spiffe://other.test/ns/a/svc/b',
-      ...conn(),
-    ]);
-    expect(foreign.code).toBe(1);
-    expect(lines(foreign.stderr)[0]).toMatch(
-      /names a Gateway or Service SPIFFE ID in weft.demo \(field \/spiffeId\)/,
-    );
+    await refusesForeignId(['svid', 'mint'], 'spiffe://other.test/ns/a/svc/b');
     const long = await runWeft([
       'svid',
       'mint',

@@ -15,9 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/temp-dir.js';
 import { parseMetrics, total } from './dataplane/support/http.js';
 import { startService, type TestService } from './dataplane/support/services.js';
-import { type AgentProcess, freePort, killAgents, startAgent, waitReady } from './support/agent-process.js';
+import { type AgentProcess, freePort, killAgents, waitReady } from './support/agent-process.js';
 import { attestedSvidFiles } from './support/attested-svid.js';
 import { curlTls } from './support/curl-tls.js';
+import { startGatewayAgent } from './support/gateway-agent.js';
 import { doc, type MeshHost, startMeshHost } from './support/mesh-host.js';
 import { type CertFiles, foreignClientCert, sClient } from './support/openssl.js';
 import { rawExchange } from './support/raw-tcp.js';
@@ -68,15 +69,7 @@ describe('refusals at a weft agent ingress', () => {
     });
     const dir = await tempDir('weft-agent-refusals-');
     [gw, probe, service, foreign, token] = await Promise.all([
-      startAgent({
-        environment: 'a',
-        name: 'gw-a',
-        controlPlane: cp.url,
-        dataDir: `${dir}/a`,
-        joinToken: await cp.joinToken(GATEWAY),
-        adminAddress: `${HOST}:0`,
-        ingressAddress: null,
-      }),
+      startGatewayAgent(cp, { env: 'a', trustDomain: TD, dir, host: HOST }),
       attestedSvidFiles(cp, PROBE, dir),
       attestedSvidFiles(cp, FRONTEND, dir),
       foreignClientCert(dir, `spiffe://${TD}/gw/a/gw-impostor`),

@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/temp-dir.js';
 import { parseMetrics, total } from './dataplane/support/http.js';
 import { startService, type TestService } from './dataplane/support/services.js';
-import { type AgentProcess, freePort, killAgents, startAgent, waitReady } from './support/agent-process.js';
+import { type AgentProcess, freePort, killAgents, waitReady } from './support/agent-process.js';
 import { attestedSvidFiles } from './support/attested-svid.js';
 import { type LoadResult, startCurlLoad } from './support/curl-load.js';
+import { startGatewayAgent } from './support/gateway-agent.js';
 import { doc, type MeshHost, startMeshHost } from './support/mesh-host.js';
 import { type CertFiles, sClient } from './support/openssl.js';
 
@@ -87,15 +88,7 @@ describe('X.509-SVID rotation of both gateways under load', () => {
     });
     const dir = await tempDir('weft-agent-rotation-');
     const start = async (env: Env) => {
-      agents[env] = await startAgent({
-        environment: env,
-        name: `gw-${env}`,
-        controlPlane: cp.url,
-        dataDir: `${dir}/${env}`,
-        joinToken: await cp.joinToken(gatewayId(env)),
-        adminAddress: `${HOST[env]}:0`,
-        ingressAddress: null,
-      });
+      agents[env] = await startGatewayAgent(cp, { env, trustDomain: TD, dir, host: HOST[env] });
       await waitReady(agents[env]);
     };
     let token: string;

@@ -16,8 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/temp-dir.js';
 import { parseMetrics, total } from './dataplane/support/http.js';
 import { startService, type TestService } from './dataplane/support/services.js';
-import { type AgentProcess, freePort, killAgents, startAgent, waitReady } from './support/agent-process.js';
+import { type AgentProcess, freePort, killAgents, waitReady } from './support/agent-process.js';
 import { curlManyVia, type Transfer } from './support/curl-many.js';
+import { startGatewayAgent } from './support/gateway-agent.js';
 import { doc, type MeshHost, startMeshHost } from './support/mesh-host.js';
 
 const TD = 'traffic-routing.test';
@@ -139,16 +140,13 @@ describe('weighted routing and failover across three weft agents', () => {
       ],
     });
     const dir = await tempDir('weft-agent-traffic-routing-');
-    const agent = async (env: Env) =>
-      startAgent({
-        environment: env,
-        name: `gw-${env}`,
-        controlPlane: cp.url,
-        dataDir: `${dir}/${env}`,
-        joinToken: await cp.joinToken(`spiffe://${TD}/gw/${env}/gw-${env}`),
-        adminAddress: `${HOST[env]}:0`,
+    const agent = (env: Env) =>
+      startGatewayAgent(cp, {
+        env,
+        trustDomain: TD,
+        dir,
+        host: HOST[env],
         // The Gateways' ingress addresses; an egress only where the caller is (b's and c's: anywhere free).
-        ingressAddress: null,
         egressAddress: env === 'a' ? null : `${HOST[env]}:0`,
       });
     [agents.a, agents.b, agents.c, token] = await Promise.all([

@@ -14,8 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/temp-dir.js';
 import { parseMetrics, total } from './dataplane/support/http.js';
 import { startService, type TestService } from './dataplane/support/services.js';
-import { type AgentProcess, freePort, killAgents, startAgent, waitReady } from './support/agent-process.js';
+import { type AgentProcess, freePort, killAgents, waitReady } from './support/agent-process.js';
 import { curlVia } from './support/curl.js';
+import { startGatewayAgent } from './support/gateway-agent.js';
 import { doc, type MeshHost, startMeshHost } from './support/mesh-host.js';
 
 const TD = 'traffic.test';
@@ -37,6 +38,9 @@ describe('traffic between two weft agents', () => {
   let dir: string;
   const call = (path: string, ...args: string[]) => curlVia(egressA, `${ORDERS_URL}${path}`, ...args);
   const bearer = () => ['-H', `Authorization: Bearer ${token}`];
+  /** `join: false`: a restart, on the SVID the agent saved. */
+  const startGateway = (env: 'a' | 'b', join = true) =>
+    startGatewayAgent(cp, { env, trustDomain: TD, dir, host: HOST[env], egressAddress: null, join });
   const metricsOf = async (agent: AgentProcess) => parseMetrics((await agent.get('/metrics')).body);
   const listening = (agent: AgentProcess) =>
     agent.lines.find((l) => l.msg === 'data plane listening') as
@@ -78,18 +82,7 @@ describe('traffic between two weft agents', () => {
       ],
     });
     dir = await tempDir('weft-agent-traffic-');
-    const agent = async (env: 'a' | 'b') =>
-      startAgent({
-        environment: env,
-        name: `gw-${env}`,
-        controlPlane: cp.url,
-        dataDir: `${dir}/${env}`,
-        joinToken: await cp.joinToken(`spiffe://${TD}/gw/${env}/gw-${env}`),
-        adminAddress: `${HOST[env]}:0`,
-        ingressAddress: null,
-        egressAddress: null,
-      });
-    [a, b, token] = await Promise.all([agent('a'), agent('b'), cp.workloadJwt(FRONTEND)]);
+    [a, b, token] = await Promise.all([startGateway('a'), startGateway('b'), cp.workloadJwt(FRONTEND)]);
     await Promise.all([waitReady(a), waitReady(b)]);
   });
   afterAll(async () => {
@@ -176,15 +169,7 @@ describe('traffic between two weft agents', () => {
     expect(answer.status).toBe(200);
     expect(answer.json()).toMatchObject({ name: 'orders', url: '/orders/43' });
     expect(await a.stop()).toBe(0);
-    a = await startAgent({
-      environment: 'a',
-      name: 'gw-a',
-      controlPlane: cp.url,
-      dataDir: `${dir}/a`,
-      adminAddress: `${HOST.a}:0`,
-      ingressAddress: null,
-      egressAddress: null,
-    });
+    a = await startGateway('a', false);
     // Listening before it is ready, on the config from disk and the saved SVID.
     expect(a.lines.find((l) => l.msg === 'ready')).toMatchObject({ egressAddress: egressA });
     const again = await call('/orders/44', ...bearer());
