@@ -15,13 +15,13 @@ import { identifyCaller } from './caller-identity.js';
 import { type DataPlaneContext, TIMEOUT_HEADER } from './context.js';
 import { DEFAULT_TIMEOUT_MS, forward } from './egress-forward.js';
 import { BadProxyRequestError, NoRouteError, UnknownServiceError } from './errors.js';
-import { forwardHeaders, hasBody, readBody, SOURCE_IDENTITY_HEADER, sendProblem } from './http-util.js';
+import { hasBody, hopHeaders, readBody, SOURCE_IDENTITY_HEADER, sendProblem } from './http-util.js';
 import { headerValue } from './match.js';
 import { normalizePath, splitTarget } from './path.js';
 import { selectRoute } from './route.js';
 import { hostName } from './snapshot-index.js';
 import type { CallRecord } from './telemetry.js';
-import { continueTrace, formatTraceparent } from './trace-context.js';
+import { continueTrace } from './trace-context.js';
 import { type CallControl, stopCall } from './upstream.js';
 
 /** What the egress never hands on as it came: it sets each of these itself. */
@@ -92,15 +92,8 @@ async function handle(ctx: DataPlaneContext, req: IncomingMessage, res: ServerRe
       timeoutMs,
     );
     const body = hasBody(req) ? await readBody(req, ctx.limits.maxRequestBodyBytes) : undefined;
-    const headers = forwardHeaders(req.headers, REPLACED);
-    headers.push(
-      'host',
-      service.host,
-      'traceparent',
-      formatTraceparent(trace),
-      TIMEOUT_HEADER,
-      `${timeoutMs}`,
-    );
+    const headers = hopHeaders(req.headers, REPLACED, service.host, trace);
+    headers.push(TIMEOUT_HEADER, `${timeoutMs}`);
     if (caller.token) headers.push('authorization', `Bearer ${caller.token}`);
     else headers.push(SOURCE_IDENTITY_HEADER, caller.spiffeId);
     await forward(ctx, index, {

@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/api/problem.js';
 import { PayloadTooLargeError } from '../../../shared/model/errors.js';
+import { formatTraceparent, type TraceContext } from './trace-context.js';
 
 /** Connection-scoped headers, plus those the next hop must compute itself. */
 const HOP_BY_HOP = [
@@ -91,6 +92,22 @@ export function bearerToken(headers: IncomingHttpHeaders, header: string): strin
   if (typeof value !== 'string') return undefined;
   const m = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i.exec(value);
   return m?.[1];
+}
+
+/**
+ * The header list a hop sends on: the incoming headers less `drop` and the
+ * hop-by-hop ones, then the service's host and this hop's `traceparent`.
+ * The caller appends what its hop adds.
+ */
+export function hopHeaders(
+  incoming: IncomingHttpHeaders,
+  drop: ReadonlySet<string>,
+  host: string,
+  trace: TraceContext,
+): string[] {
+  const headers = forwardHeaders(incoming, drop);
+  headers.push('host', host, 'traceparent', formatTraceparent(trace));
+  return headers;
 }
 
 /** Does the request carry a body? Neither header means none in HTTP/1.1 (RFC 9112 §6.3). */

@@ -16,8 +16,8 @@ import { type DataPlaneContext, TIMEOUT_HEADER } from './context.js';
 import { AccessDeniedError, NoHealthyBackendError, UnknownServiceError, UpstreamError } from './errors.js';
 import {
   bearerToken,
-  forwardHeaders,
   hasBody,
+  hopHeaders,
   readBody,
   SOURCE_IDENTITY_HEADER,
   sendProblem,
@@ -26,7 +26,7 @@ import { headerValue } from './match.js';
 import { normalizePath, splitTarget } from './path.js';
 import { hostName, type SnapshotIndex } from './snapshot-index.js';
 import type { CallRecord } from './telemetry.js';
-import { continueTrace, formatTraceparent } from './trace-context.js';
+import { continueTrace } from './trace-context.js';
 import { type CallControl, classifyFailure, stopCall, UpstreamAttempt } from './upstream.js';
 
 /** The calling gateway's SPIFFE ID per TLS connection, set once at the handshake (see `ingress.ts`). */
@@ -128,16 +128,9 @@ export async function handleInbound(
       throw new AccessDeniedError(source, service.spiffeId, decision.decidedBy);
     }
     const body = hasBody(req) ? await readBody(req, ctx.limits.maxRequestBodyBytes) : undefined;
-    const headers = forwardHeaders(req.headers, REPLACED);
+    const headers = hopHeaders(req.headers, REPLACED, service.host, record.trace);
     // What the service may trust: who called, as this gateway verified it.
-    headers.push(
-      'host',
-      service.host,
-      'traceparent',
-      formatTraceparent(record.trace),
-      SOURCE_IDENTITY_HEADER,
-      source,
-    );
+    headers.push(SOURCE_IDENTITY_HEADER, source);
     const tries = Math.min(ctx.endpoints.live(service), MAX_ENDPOINT_TRIES);
     for (let attempt = 1; ; attempt++) {
       const endpoint = ctx.endpoints.next(service);
