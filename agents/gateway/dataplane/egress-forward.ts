@@ -129,25 +129,14 @@ export async function forward(
       return !(retryable('5xx', retryOn, idempotent) && attempt < maxAttempts && budget.tryWithdraw());
     });
     control.current = sent;
-    try {
-      ctx
-        .transport()
-        .pool(gateway)
-        .dispatch(
-          {
-            method: call.method,
-            path: call.path,
-            headers: call.headers,
-            body: call.body ?? null,
-            headersTimeout: perTryMs,
-            bodyTimeout: 0,
-          },
-          sent,
-        );
-    } catch (error) {
-      sent.onError(error as Error);
-    }
-    await sent.settled;
+    await sent.send(ctx.transport().pool(gateway), {
+      method: call.method,
+      path: call.path,
+      headers: call.headers,
+      body: call.body ?? null,
+      headersTimeout: perTryMs,
+      bodyTimeout: 0,
+    });
     if (sent.relaying) return;
     if (sent.status) continue;
     if (control.stopped) throw stoppedError(service.host, sent.error);

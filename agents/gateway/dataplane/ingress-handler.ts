@@ -137,22 +137,14 @@ export async function handleInbound(
       if (!endpoint) throw new NoHealthyBackendError(`${service.host} has no endpoint taking calls here`);
       const sent = new UpstreamAttempt(res, relayAny);
       control.current = sent;
-      try {
-        ctx.endpoints.pool(endpoint.address).dispatch(
-          {
-            method,
-            path: `${path}${query}`,
-            headers,
-            body: body ?? null,
-            headersTimeout: 0,
-            bodyTimeout: 0,
-          },
-          sent,
-        );
-      } catch (error) {
-        sent.onError(error as Error);
-      }
-      await sent.settled;
+      await sent.send(ctx.endpoints.pool(endpoint.address), {
+        method,
+        path: `${path}${query}`,
+        headers,
+        body: body ?? null,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
       if (sent.relaying) return;
       const failure = classifyFailure(sent.error, control.stopped !== undefined);
       if (failure !== 'connect-failure' || attempt >= tries)

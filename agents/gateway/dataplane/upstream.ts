@@ -65,6 +65,19 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     });
   }
 
+  /**
+   * Dispatches the attempt on `pool`; the returned promise is `settled`. A
+   * dispatch that throws (a closed pool) fails the attempt like any error.
+   */
+  send(pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<void> {
+    try {
+      pool.dispatch(options, this);
+    } catch (error) {
+      this.onError(error as Error);
+    }
+    return this.settled;
+  }
+
   /** True once the answer is being relayed to the caller (its status line is sent). */
   get relaying(): boolean {
     return this.#relaying;
