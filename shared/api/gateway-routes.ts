@@ -15,17 +15,12 @@ import type { GatewayTrust } from '../config/mesh-authority.js';
 import { peekSnapshot } from '../config/signed-snapshot.js';
 import { gatewayKey } from '../config/snapshot.js';
 import { snapshotBlobKey } from '../config/snapshot-blobs.js';
-import {
-  MethodNotAllowedError,
-  NotFoundError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-  WeftError,
-} from '../model/errors.js';
+import { NotFoundError, UnsupportedMediaTypeError, ValidationError, WeftError } from '../model/errors.js';
 import { DNS1123_LABEL } from '../model/names.js';
 import { parseHlc } from '../state/hlc.js';
 import { bodyFormat } from './body.js';
 import { createGatewayAuthenticator } from './gateway-auth.js';
+import { allowMethod, matchesEtag } from './http-semantics.js';
 import type { Authenticator } from './operator-auth.js';
 import { type ApiRequest, type ApiResponse, json } from './types.js';
 
@@ -56,7 +51,7 @@ export function createDistributionRoutes(
   return async (req, parts) => {
     const method = req.method.toUpperCase();
     if (parts[1] === 'changes') {
-      allow(method, ['GET', 'HEAD']);
+      allowMethod(method, ['GET', 'HEAD']);
       await authenticate(req.headers.authorization);
       const version = parts[2]!;
       if (!parseHlc(version)) {
@@ -70,13 +65,13 @@ export function createDistributionRoutes(
     const gateway = gatewayKey(environment, name);
     const named = DNS1123_LABEL.test(environment) && DNS1123_LABEL.test(name);
     if (what === 'status' && method !== 'POST') {
-      allow(method, ['GET', 'HEAD', 'POST']);
+      allowMethod(method, ['GET', 'HEAD', 'POST']);
       await authenticate(req.headers.authorization);
       const status = named ? await readGatewayStatus(blobs, gateway) : undefined;
       if (!status) throw new NotFoundError(`gateway ${gateway} has not reported a status`);
       return json(200, status);
     }
-    allow(method, what === 'status' ? ['POST'] : ['GET', 'HEAD']);
+    allowMethod(method, what === 'status' ? ['POST'] : ['GET', 'HEAD']);
     const spiffeId = await gatewayAuth(req.headers.authorization, environment, name);
     // Authenticated as the gateway the path names, so the names are its own, valid labels.
     if (!named) throw new NotFoundError(`no gateway ${gateway}`);
@@ -103,18 +98,4 @@ export function createDistributionRoutes(
     if (matchesEtag(req.headers['if-none-match'], etag)) return { status: 304, headers, body: '' };
     return { status: 200, headers: { ...headers, 'content-type': 'application/jose' }, body: blob.body };
   };
-}
-
-function allow(method: string, allowed: readonly string[]): void {
-  if (!allowed.includes(method))
-    throw new MethodNotAllowedError(`${method} is not allowed here; use ${allowed.join(' or ')}`, allowed);
-}
-
-/** `If-None-Match`: a list of (possibly weak) ETags, or `*`. */
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((t) => {
-    const tag = t.trim().replace(/^W\//, '');
-    return tag === '*' || tag === etag;
-  });
 }

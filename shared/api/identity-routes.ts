@@ -8,8 +8,9 @@
  */
 import type { z } from 'zod';
 import { hashJoinToken } from '../identity/attestation/join-token.js';
-import { MethodNotAllowedError, NotFoundError } from '../model/errors.js';
+import { NotFoundError } from '../model/errors.js';
 import type { ApiLogger } from './create-api.js';
+import { allowMethod, matchesEtag } from './http-semantics.js';
 import {
   attestRequestSchema,
   joinTokenRequestSchema,
@@ -53,7 +54,7 @@ export async function routeIdentity(req: ApiRequest, ctx: IdentityRouteContext):
     readIdentityBody(req.body, req.headers['content-type'], schema);
   switch (req.path) {
     case '/v1/bundle': {
-      allow(method, ['GET', 'HEAD']);
+      allowMethod(method, ['GET', 'HEAD']);
       const bundle = await identity.bundle();
       const etag = `"${bundle.spiffe_sequence}"`;
       const headers = { etag, 'cache-control': `public, max-age=${bundle.spiffe_refresh_hint}` };
@@ -61,7 +62,7 @@ export async function routeIdentity(req: ApiRequest, ctx: IdentityRouteContext):
       return json(200, bundle, headers);
     }
     case '/v1/join-tokens': {
-      allow(method, ['POST']);
+      allowMethod(method, ['POST']);
       const operator = await ctx.authenticate(req.headers.authorization);
       requireAdmin(operator);
       const minted = await identity.createJoinToken(body(joinTokenRequestSchema));
@@ -76,19 +77,19 @@ export async function routeIdentity(req: ApiRequest, ctx: IdentityRouteContext):
       return json(201, { ...minted, expiresAt: minted.expiresAt.toISOString() });
     }
     case '/v1/attest': {
-      allow(method, ['POST']);
+      allowMethod(method, ['POST']);
       const issued = await identity.attest(body(attestRequestSchema), req.sourceIp);
       logger.info({ msg: 'workload attested', sourceIp: req.sourceIp, ...audit(issued) });
       return json(200, present(issued));
     }
     case '/v1/svid/x509': {
-      allow(method, ['POST']);
+      allowMethod(method, ['POST']);
       const issued = await identity.renewX509(body(renewX509RequestSchema), req.sourceIp);
       logger.info({ msg: 'X.509-SVID renewed', sourceIp: req.sourceIp, ...audit(issued) });
       return json(200, present(issued));
     }
     case '/v1/svid/jwt/mint': {
-      allow(method, ['POST']);
+      allowMethod(method, ['POST']);
       const operator = await ctx.authenticate(req.headers.authorization);
       requireAdmin(operator);
       const jwt = await identity.mintJwt(body(jwtMintRequestSchema));
@@ -104,7 +105,7 @@ export async function routeIdentity(req: ApiRequest, ctx: IdentityRouteContext):
       return json(200, { ...jwt, expiresAt });
     }
     default: {
-      allow(method, ['POST']);
+      allowMethod(method, ['POST']);
       const jwt = await identity.issueJwt(body(jwtSvidRequestSchema), req.sourceIp);
       return json(200, { ...jwt, expiresAt: jwt.expiresAt.toISOString() });
     }
@@ -130,18 +131,4 @@ function present(issued: IssuedSvids) {
 
 function audit(issued: IssuedSvids) {
   return { spiffeId: issued.spiffeId, selectors: issued.selectors, expiresAt: issued.x509Svid.expiresAt };
-}
-
-function allow(method: string, allowed: readonly string[]): void {
-  if (!allowed.includes(method))
-    throw new MethodNotAllowedError(`${method} is not allowed here; use ${allowed.join(' or ')}`, allowed);
-}
-
-/** `If-None-Match`: a list of (possibly weak) ETags, or `*`. */
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((t) => {
-    const tag = t.trim().replace(/^W\//, '');
-    return tag === '*' || tag === etag;
-  });
 }
