@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runProcess } from '../support/run-process.js';
+import { childEnv, childGroup } from '../support/tracked-children.js';
 
 export const WEFT_BIN = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
 export const DEMO_MESH = fileURLToPath(new URL('../../examples/demo-mesh.yaml', import.meta.url));
@@ -22,13 +23,6 @@ export interface RunOptions {
   readonly env?: Record<string, string>;
   readonly input?: string;
   readonly cwd?: string;
-}
-
-/** The environment a child gets: this one without any WEFT_* that would leak in. */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('WEFT_')) delete env[name];
-  return { ...env, ...extra };
 }
 
 /** Runs `weft ...args` to completion. */
@@ -46,7 +40,7 @@ export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '');
 }
 
-const running = new Set<ChildProcess>();
+const children = childGroup();
 
 /** A `weft serve` or `weft up` that printed its summary and is serving. */
 export interface RunningWeft {
@@ -75,15 +69,9 @@ export function startWeft(
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
+  const { exited, stop } = children.track(child);
   let stdout = '';
   let stderr = '';
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    }),
-  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`weft ${command} did not start:\n${stdout}\n${stderr}`)),
@@ -103,10 +91,7 @@ export function startWeft(
         token,
         stdout: () => stdout,
         stderr: () => stderr,
-        stop: (signal = 'SIGINT') => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-          return exited;
-        },
+        stop: (signal = 'SIGINT') => stop(signal),
       });
     });
     void exited.then((code) => {
@@ -117,14 +102,4 @@ export function startWeft(
 }
 
 /** Kills whatever `startWeft` started and is still running. For `afterAll`. */
-export async function killAll(): Promise<void> {
-  await Promise.all(
-    [...running].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        }),
-    ),
-  );
-}
+export const killAll = (): Promise<void> => children.killAll();

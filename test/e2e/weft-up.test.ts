@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEFT_BIN } from '../cli/weft-process.js';
 import { makeCsr } from '../support/csr.js';
+import { childEnv } from '../support/tracked-children.js';
 import { alive, curl, curlJson, metric, postJose, shellCurl } from './support/curl.js';
 import { convergedVersion, ENVIRONMENTS } from './support/local-mesh.js';
 import { signedNotification } from './support/notifications.js';
@@ -96,8 +97,7 @@ describe.sequential('weft up', () => {
     // would put it (node_modules/.bin), and offline it can never fetch a package of that name instead.
     await mkdir(join(t.dir, 'node_modules', '.bin'), { recursive: true });
     await symlink(WEFT_BIN, join(t.dir, 'node_modules', '.bin', 'weft'));
-    const env: NodeJS.ProcessEnv = { ...process.env, npm_config_offline: 'true' };
-    for (const name of Object.keys(env)) if (name.startsWith('WEFT_')) delete env[name];
+    const env = childEnv({ npm_config_offline: 'true' });
 
     const allowed = await shellCurl(allow, t.dir, env);
     expect(allowed.status, allowed.body).toBe(200);

@@ -11,18 +11,8 @@ import { MemoryStateStore } from '../../shared/state/memory-state-store.js';
 import type { StateStore } from '../../shared/state/state-store.js';
 
 export async function createLocalApiForTest(store: StateStore = new MemoryStateStore()) {
-  const key = await createOperatorKey();
-  const adminToken = await key.mint('test-admin', 'admin');
-  const viewerToken = await key.mint('test-viewer', 'viewer');
-  const api = createApi({
-    store,
-    hlc: new HybridLogicalClock('local'),
-    authenticate: createOperatorAuthenticator({
-      jwks: key.jwks,
-      issuer: LOCAL_ISSUER,
-      audience: LOCAL_AUDIENCE,
-    }),
-  });
+  const { key, adminToken, viewerToken, authenticate } = await createTestOperators();
+  const api = createApi({ store, hlc: new HybridLogicalClock('local'), authenticate });
   const call = (
     method: string,
     path: string,
@@ -61,13 +51,19 @@ export interface ApiTarget {
 }
 
 /**
- * An operator key with an admin and a viewer token, and the environment a
- * cloud composition root reads to trust them.
+ * An operator key with an admin and a viewer token, the environment a
+ * cloud composition root reads to trust them, and the authenticator an
+ * in-process API trusts them with.
  */
 export async function createTestOperators() {
   const key = await createOperatorKey();
   return {
     key,
+    authenticate: createOperatorAuthenticator({
+      jwks: key.jwks,
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
+    }),
     adminToken: await key.mint('test-admin', 'admin'),
     viewerToken: await key.mint('test-viewer', 'viewer'),
     env: {

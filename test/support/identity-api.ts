@@ -8,7 +8,6 @@
  */
 import { createApi } from '../../shared/api/create-api.js';
 import { IdentityService, type IdentityServiceOptions } from '../../shared/api/identity-service.js';
-import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
 import type { ApiResponse } from '../../shared/api/types.js';
 import { MemoryJoinTokenStore } from '../../shared/identity/attestation/join-token-store.js';
 import { MeshCa } from '../../shared/identity/ca.js';
@@ -61,11 +60,7 @@ export async function createIdentityApiForTest(options: IdentityTestOptions = {}
   const api = createApi({
     store,
     hlc: new HybridLogicalClock('local'),
-    authenticate: createOperatorAuthenticator({
-      jwks: operators.key.jwks,
-      issuer: operators.env.WEFT_OPERATOR_ISSUER,
-      audience: operators.env.WEFT_OPERATOR_AUDIENCE,
-    }),
+    authenticate: operators.authenticate,
     ...(options.withIdentity !== false && { identity }),
   });
   const admin = { authorization: `Bearer ${operators.adminToken}` };

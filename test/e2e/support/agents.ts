@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { WEFT_BIN } from '../../cli/weft-process.js';
+import { childEnv, childGroup } from '../../support/tracked-children.js';
 
 export interface DirectAgent {
   readonly child: ChildProcess;
@@ -17,7 +18,7 @@ export interface DirectAgent {
   stop(): Promise<number | null>;
 }
 
-const running = new Set<ChildProcess>();
+const children = childGroup();
 
 /** Starts `weft agent` and resolves with its `ready` line. */
 export function startDirectAgent(args: {
@@ -27,23 +28,15 @@ export function startDirectAgent(args: {
   dataDir: string;
   adminAddress: string;
 }): Promise<DirectAgent> {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('WEFT_')) delete env[name];
   const child = spawn(
     process.execPath,
     [
       ...[WEFT_BIN, 'agent', '--environment', args.environment, '--name', args.name],
       ...['--control-plane', args.controlPlane, '--data', args.dataDir, '--admin-address', args.adminAddress],
     ],
-    { cwd: tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: tmpdir(), env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  running.add(child);
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    }),
-  );
+  const { exited, stop } = children.track(child);
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d));
   return new Promise((resolve, reject) => {
@@ -56,10 +49,7 @@ export function startDirectAgent(args: {
       resolve({
         child,
         ready: JSON.parse(line) as Record<string, unknown>,
-        stop: () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          return exited;
-        },
+        stop: () => stop('SIGTERM'),
       });
     });
     void exited.then((code) => reject(new Error(`agent exited with ${code}:\n${output}`)));
@@ -67,14 +57,4 @@ export function startDirectAgent(args: {
 }
 
 /** Kills every agent still running. For `afterAll`. */
-export async function killDirectAgents(): Promise<void> {
-  await Promise.all(
-    [...running].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        }),
-    ),
-  );
-}
+export const killDirectAgents = (): Promise<void> => children.killAll();

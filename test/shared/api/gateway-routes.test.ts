@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../../shared/api/create-api.js';
-import { createOperatorAuthenticator } from '../../../shared/api/operator-auth.js';
 import type { ApiResponse } from '../../../shared/api/types.js';
 import { Distributor } from '../../../shared/config/distribute.js';
 import { MemoryBlobStore } from '../../../shared/config/memory-blob-store.js';
@@ -50,11 +49,7 @@ beforeAll(async () => {
   const api = createApi({
     store,
     hlc: new HybridLogicalClock('local'),
-    authenticate: createOperatorAuthenticator({
-      jwks: operators.key.jwks,
-      issuer: operators.env.WEFT_OPERATOR_ISSUER,
-      audience: operators.env.WEFT_OPERATOR_AUDIENCE,
-    }),
+    authenticate: operators.authenticate,
     distribution: { blobs, trust: meshTrust(store, authority) },
     onWrite: async (records) => {
       writes.push([...records]);
@@ -255,11 +250,7 @@ describe('createApi hooks', () => {
     const api = createApi({
       store: new MemoryStateStore(),
       hlc: new HybridLogicalClock('local'),
-      authenticate: createOperatorAuthenticator({
-        jwks: operators.key.jwks,
-        issuer: operators.env.WEFT_OPERATOR_ISSUER,
-        audience: operators.env.WEFT_OPERATOR_AUDIENCE,
-      }),
+      authenticate: operators.authenticate,
       logger: { info() {}, error: (e) => errors.push(e) },
       onWrite: async () => Promise.reject(new Error('bus down')),
     });

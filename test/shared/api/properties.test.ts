@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createApi } from '../../../shared/api/create-api.js';
-import { type Authenticator, createOperatorAuthenticator } from '../../../shared/api/operator-auth.js';
+import type { Authenticator } from '../../../shared/api/operator-auth.js';
 import { type ApiResponse, MAX_BODY_BYTES } from '../../../shared/api/types.js';
 import { KIND_INFO, KINDS } from '../../../shared/model/kinds.js';
 import { HybridLogicalClock } from '../../../shared/state/hlc.js';
@@ -29,11 +29,7 @@ let authenticate: Authenticator;
 let authorization: string;
 beforeAll(async () => {
   const operators = await createTestOperators();
-  authenticate = createOperatorAuthenticator({
-    jwks: operators.key.jwks,
-    issuer: operators.env.WEFT_OPERATOR_ISSUER,
-    audience: operators.env.WEFT_OPERATOR_AUDIENCE,
-  });
+  authenticate = operators.authenticate;
   authorization = `Bearer ${operators.adminToken}`;
 });
 

@@ -4,13 +4,12 @@ import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetrics, send, total } from './support/http.js';
 import { openTestIdentity, type TestIdentity } from './support/identity.js';
-import { startPlane, type TestPlane } from './support/planes.js';
-import { startService, type TestService } from './support/services.js';
-import { hostOf, serviceId, type TestMesh } from './support/snapshots.js';
+import { ORDERS, startTwoPlanes, type TestPlane } from './support/planes.js';
+import type { TestService } from './support/services.js';
+import { hostOf, serviceId } from './support/snapshots.js';
 
 const FRONTEND = serviceId('shop', 'frontend');
 const REPORTS = serviceId('shop', 'reports');
-const ORDERS = { namespace: 'shop', name: 'orders' };
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 
@@ -23,33 +22,16 @@ describe('a call from a workload crosses two gateways', () => {
 
   beforeAll(async () => {
     identity = await openTestIdentity();
-    [a, b, orders] = await Promise.all([
-      startPlane(identity, 'aws-us', 'gw-a'),
-      startPlane(identity, 'gcp-eu', 'gw-b'),
-      startService('orders'),
-    ]);
-    const mesh: TestMesh = {
-      environments: [
-        { name: 'aws-us', gateways: { 'gw-a': a.ingress } },
-        { name: 'gcp-eu', gateways: { 'gw-b': b.ingress } },
-      ],
-      services: [
+    ({ a, b, orders } = await startTwoPlanes(identity, {
+      policies: [
         {
-          ...ORDERS,
-          endpoints: { 'gcp-eu': [{ address: orders.address, weight: 1 }] },
-          policies: [
-            {
-              name: 'orders-allow-frontend',
-              action: 'allow',
-              rules: [{ from: [FRONTEND], methods: ['GET', 'POST'] }],
-            },
-            { name: 'orders-deny-admin', action: 'deny', rules: [{ from: ['*'], paths: ['/admin/*'] }] },
-          ],
+          name: 'orders-allow-frontend',
+          action: 'allow',
+          rules: [{ from: [FRONTEND], methods: ['GET', 'POST'] }],
         },
+        { name: 'orders-deny-admin', action: 'deny', rules: [{ from: ['*'], paths: ['/admin/*'] }] },
       ],
-    };
-    a.apply(mesh, '1');
-    b.apply(mesh, '1');
+    }));
     token = await identity.jwt(FRONTEND);
   });
   afterAll(async () => {

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from './support/http.js';
 import { openTestIdentity, type TestIdentity } from './support/identity.js';
-import { startPlane, type TestPlane } from './support/planes.js';
+import { ORDERS, startTwoPlanes, type TestPlane } from './support/planes.js';
 import { plainTcpProbe, tlsProbe } from './support/probes.js';
-import { startService, type TestService } from './support/services.js';
+import type { TestService } from './support/services.js';
 import { gatewayId, hostOf, serviceId, type TestMesh } from './support/snapshots.js';
-
-const ORDERS = { namespace: 'shop', name: 'orders' };
 
 describe('who may talk to an ingress, and whom an egress will talk to', () => {
   let identity: TestIdentity;
@@ -18,21 +16,7 @@ describe('who may talk to an ingress, and whom an egress will talk to', () => {
   beforeAll(async () => {
     identity = await openTestIdentity();
     roots = identity.bundle.x509Authorities.map((x) => x.pem);
-    [a, b, orders] = await Promise.all([
-      startPlane(identity, 'aws-us', 'gw-a'),
-      startPlane(identity, 'gcp-eu', 'gw-b'),
-      startService('orders'),
-    ]);
-    const mesh: TestMesh = {
-      defaultAction: 'allow',
-      environments: [
-        { name: 'aws-us', gateways: { 'gw-a': a.ingress } },
-        { name: 'gcp-eu', gateways: { 'gw-b': b.ingress } },
-      ],
-      services: [{ ...ORDERS, endpoints: { 'gcp-eu': [{ address: orders.address, weight: 1 }] } }],
-    };
-    a.apply(mesh, '1');
-    b.apply(mesh, '1');
+    ({ a, b, orders } = await startTwoPlanes(identity, { defaultAction: 'allow' }));
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close(), orders?.close()]);

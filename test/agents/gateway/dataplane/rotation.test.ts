@@ -3,12 +3,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '../../../../shared/model/errors.js';
 import { send, sendMany } from './support/http.js';
 import { openTestIdentity, type TestIdentity } from './support/identity.js';
-import { startPlane, type TestPlane } from './support/planes.js';
+import { ORDERS, startTwoPlanes, type TestPlane } from './support/planes.js';
 import { tlsProbe } from './support/probes.js';
-import { startService, type TestService } from './support/services.js';
-import { hostOf, serviceId, type TestMesh } from './support/snapshots.js';
-
-const ORDERS = { namespace: 'shop', name: 'orders' };
+import type { TestService } from './support/services.js';
+import { hostOf, serviceId } from './support/snapshots.js';
 
 describe('credential rotation under load', () => {
   let identity: TestIdentity;
@@ -19,21 +17,7 @@ describe('credential rotation under load', () => {
 
   beforeAll(async () => {
     identity = await openTestIdentity();
-    [a, b, orders] = await Promise.all([
-      startPlane(identity, 'aws-us', 'gw-a'),
-      startPlane(identity, 'gcp-eu', 'gw-b'),
-      startService('orders'),
-    ]);
-    const mesh: TestMesh = {
-      defaultAction: 'allow',
-      environments: [
-        { name: 'aws-us', gateways: { 'gw-a': a.ingress } },
-        { name: 'gcp-eu', gateways: { 'gw-b': b.ingress } },
-      ],
-      services: [{ ...ORDERS, endpoints: { 'gcp-eu': [{ address: orders.address, weight: 1 }] } }],
-    };
-    a.apply(mesh, '1');
-    b.apply(mesh, '1');
+    ({ a, b, orders } = await startTwoPlanes(identity, { defaultAction: 'allow' }));
     token = await identity.jwt(serviceId('shop', 'frontend'));
   });
   afterAll(async () => {

@@ -3,11 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetrics, type Sample, sendMany, total } from './support/http.js';
 import { openTestIdentity } from './support/identity.js';
-import { startPlane, type TestPlane } from './support/planes.js';
-import { startService, type TestService } from './support/services.js';
-import { hostOf, serviceId, type TestMesh } from './support/snapshots.js';
+import { ORDERS, startTwoPlanes, type TestPlane } from './support/planes.js';
+import type { TestService } from './support/services.js';
+import { hostOf, serviceId } from './support/snapshots.js';
 
-const ORDERS = { namespace: 'shop', name: 'orders' };
 const FRONTEND = serviceId('shop', 'frontend');
 const DESTINATION = serviceId('shop', 'orders');
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -41,29 +40,13 @@ describe('metrics, access logs and spans count what was sent', () => {
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     const otlpTracesUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
     const identity = await openTestIdentity();
-    [a, b, orders] = await Promise.all([
-      startPlane(identity, 'aws-us', 'gw-a', { otlpTracesUrl }),
-      startPlane(identity, 'gcp-eu', 'gw-b', { otlpTracesUrl }),
-      startService('orders'),
-    ]);
-    const mesh: TestMesh = {
-      environments: [
-        { name: 'aws-us', gateways: { 'gw-a': a.ingress } },
-        { name: 'gcp-eu', gateways: { 'gw-b': b.ingress } },
+    ({ a, b, orders } = await startTwoPlanes(identity, {
+      extra: { otlpTracesUrl },
+      policies: [
+        { name: 'allow-frontend', action: 'allow', rules: [{ from: ['spiffe://acme.test/ns/shop/*'] }] },
+        { name: 'deny-admin', action: 'deny', rules: [{ from: ['*'], paths: ['/admin*'] }] },
       ],
-      services: [
-        {
-          ...ORDERS,
-          endpoints: { 'gcp-eu': [{ address: orders.address, weight: 1 }] },
-          policies: [
-            { name: 'allow-frontend', action: 'allow', rules: [{ from: ['spiffe://acme.test/ns/shop/*'] }] },
-            { name: 'deny-admin', action: 'deny', rules: [{ from: ['*'], paths: ['/admin*'] }] },
-          ],
-        },
-      ],
-    };
-    a.apply(mesh, '1');
-    b.apply(mesh, '1');
+    }));
     const token = await identity.jwt(FRONTEND);
     const host = hostOf(ORDERS);
     const traceparent = `00-${TRACE_ID}-${CALLER_SPAN}-01`;

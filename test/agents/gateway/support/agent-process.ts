@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { WEFT_BIN } from '../../../cli/weft-process.js';
+import { childEnv, childGroup } from '../../../support/tracked-children.js';
 import { ENV, GW } from './mesh-host.js';
 
 export interface AgentArgs {
@@ -47,16 +48,14 @@ export interface AgentProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const running = new Set<ChildProcess>();
+const children = childGroup();
 
 const flag = (name: string, value: string | null | undefined) =>
   value === null ? [] : [name, value ?? '127.0.0.1:0'];
 
 /** Starts `weft agent` and resolves once it logged `ready`. */
 export function startAgent(args: AgentArgs): Promise<AgentProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('WEFT_')) delete env[name];
-  if (args.joinToken) env.WEFT_JOIN_TOKEN = args.joinToken;
+  const env = childEnv(args.joinToken ? { WEFT_JOIN_TOKEN: args.joinToken } : {});
   const child = spawn(
     process.execPath,
     [
@@ -71,16 +70,10 @@ export function startAgent(args: AgentArgs): Promise<AgentProcess> {
     ],
     { cwd: tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  running.add(child);
+  const { exited, stop } = children.track(child);
   const lines: Record<string, unknown>[] = [];
   let raw = '';
   let partial = '';
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    }),
-  );
   child.stderr!.on('data', (d: Buffer) => (raw += d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`weft agent did not get ready:\n${raw}`)), 30_000);
@@ -104,10 +97,7 @@ export function startAgent(args: AgentArgs): Promise<AgentProcess> {
             const res = await fetch(`${admin}${path}`);
             return { status: res.status, body: await res.text() };
           },
-          stop: (signal = 'SIGTERM') => {
-            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-            return exited;
-          },
+          stop: (signal = 'SIGTERM') => stop(signal),
         });
       }
     });
@@ -119,17 +109,7 @@ export function startAgent(args: AgentArgs): Promise<AgentProcess> {
 }
 
 /** Kills every agent still running. For `afterAll`. */
-export async function killAgents(): Promise<void> {
-  await Promise.all(
-    [...running].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        }),
-    ),
-  );
-}
+export const killAgents = (): Promise<void> => children.killAll();
 
 /** A loopback port that was free a moment ago (to name a webhook before the agent binds it). */
 export function freePort(host = '127.0.0.1'): Promise<number> {

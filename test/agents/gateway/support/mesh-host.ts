@@ -13,24 +13,16 @@ import { newSvidKey } from '../../../../agents/gateway/svid-key.js';
 import { type LocalHost, startLocalHost } from '../../../../functions/local/host.js';
 import { type GatewaySnapshot, gatewayKey } from '../../../../shared/config/snapshot.js';
 import { snapshotBlobKey } from '../../../../shared/config/snapshot-blobs.js';
+import { doc } from '../../../support/distribution.js';
 import { tempDir } from '../../../support/temp-dir.js';
+
+export { doc };
 
 export const TD = 'agent.test';
 export const ENV = 'aws';
 export const GW = 'edge-1';
 export const GATEWAY_ID = `spiffe://${TD}/gw/${ENV}/${GW}`;
 const SILENT = { info() {}, error() {} };
-
-/** A document of `kind`; `ns/name` names a namespaced one. */
-export function doc(kind: string, name: string, spec: object) {
-  const [namespace, short] = name.includes('/') ? name.split('/') : [undefined, name];
-  return {
-    apiVersion: 'weft.dev/v1',
-    kind,
-    metadata: { name: short, ...(namespace && { namespace }) },
-    spec,
-  };
-}
 
 /** The mesh: one environment, the agent's gateway (with `webhook` if given), one service. */
 export function meshDocs(options: { webhook?: string; x509SvidTtl?: string } = {}) {
