@@ -10,7 +10,7 @@ import type { FloorProcessConfig } from './floor-process.js';
 import type { Materials } from './materials.js';
 import type { NginxInstance } from './nginx.js';
 import { startNodeGateway } from './node-gateway.js';
-import { type PathUnderTest, requestHeaders } from './paths.js';
+import { type PathUnderTest, startTwoHops } from './paths.js';
 
 type Ready = { address: string };
 
@@ -28,29 +28,11 @@ export async function startFloorPath(
     upstream,
     ...(role === 'a' ? { upstreamSpiffeId: m.b.spiffeId } : {}),
   });
-  const b = await startNodeGateway<Ready>(
-    'floor-b',
-    dir,
-    'floor-process',
-    config('b', `127.0.0.1:${service.port}`),
-  );
-  try {
-    const a = await startNodeGateway<Ready>('floor-a', dir, 'floor-process', config('a', b.ready.address));
-    return {
-      name: 'floor',
-      target: { origin: `http://${a.ready.address}`, headers: requestHeaders(m) },
-      groups: [
-        { label: a.label, pids: [a.pid] },
-        { label: b.label, pids: [b.pid] },
-      ],
-      gateways: [a, b],
-      stop: async () => {
-        await a.stop();
-        await b.stop();
-      },
-    };
-  } catch (error) {
-    await b.stop();
-    throw error;
-  }
+  const start = (role: 'a' | 'b', upstream: string) =>
+    startNodeGateway<Ready>(`floor-${role}`, dir, 'floor-process', config(role, upstream));
+  return startTwoHops('floor', m, {
+    startB: () => start('b', `127.0.0.1:${service.port}`),
+    startA: (b) => start('a', b.ready.address),
+    origin: (a) => `http://${a.ready.address}`,
+  });
 }

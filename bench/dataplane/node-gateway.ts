@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Child, startChild } from './children.js';
+import type { ProcessGroup } from './proc.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -30,6 +31,8 @@ export interface GatewayStats {
 export interface NodeGateway<R> {
   readonly label: string;
   readonly pid: number;
+  /** Its one process, as the measurements read it. */
+  readonly group: ProcessGroup;
   readonly ready: R;
   stats(): Promise<GatewayStats>;
   /** Starts the V8 CPU profiler in the process. */
@@ -75,6 +78,7 @@ export async function startNodeGateway<R>(
     return {
       label,
       pid: child.pid,
+      group: { label, pids: [child.pid] },
       ready,
       stats: () => ask<GatewayStats>('stats', 'stats', 5_000),
       startProfile: async () => void (await ask('profile-start', 'profiling', 5_000)),

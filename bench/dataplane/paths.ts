@@ -30,6 +30,52 @@ export interface PathUnderTest {
   stop(): Promise<void>;
 }
 
+/** One gateway of a two-hop path: its processes, and how to stop it. */
+export interface Hop {
+  readonly group: ProcessGroup;
+  stop(): Promise<unknown>;
+}
+
+/** How {@link startTwoHops} starts a path's gateways. */
+export interface TwoHops<B extends Hop, A extends Hop> {
+  startB(): Promise<B>;
+  /** Starts A pointed at `b`. */
+  startA(b: B): Promise<A>;
+  /** Where requests go in: A's listener, as `http://host:port`. */
+  origin(a: A): string;
+}
+
+const isNodeGateway = (hop: Hop): hop is NodeGateway<unknown> => 'startProfile' in hop;
+
+/**
+ * Starts B, then A pointed at it (stopping B if A fails to start): the path
+ * through both, A's processes listed first; stopping it stops A, then B.
+ * Node gateways are also its `gateways`, to profile.
+ */
+export async function startTwoHops<B extends Hop, A extends Hop>(
+  name: PathName,
+  m: Materials,
+  hops: TwoHops<B, A>,
+): Promise<PathUnderTest> {
+  const b = await hops.startB();
+  try {
+    const a = await hops.startA(b);
+    return {
+      name,
+      target: { origin: hops.origin(a), headers: requestHeaders(m) },
+      groups: [a.group, b.group],
+      ...(isNodeGateway(a) && isNodeGateway(b) && { gateways: [a, b] }),
+      stop: async () => {
+        await a.stop();
+        await b.stop();
+      },
+    };
+  } catch (error) {
+    await b.stop();
+    throw error;
+  }
+}
+
 /** What every path's requests carry; capitalized, as wrk adds its own `Host` unless given exactly that. */
 export const requestHeaders = (m: Materials) => ({ Host: SERVICE_HOST, Authorization: `Bearer ${m.jwt}` });
 
@@ -63,32 +109,11 @@ export async function startNginxPath(
   service: NginxInstance,
 ): Promise<PathUnderTest> {
   const [portA, portB] = [await freePort(), await freePort()];
-  const b = await startNginx(
-    nginx,
-    'nginx-b',
-    dir,
-    gatewayBConfig(dir, m, portB, `127.0.0.1:${service.port}`),
-    portB,
-  );
-  try {
-    const a = await startNginx(
-      nginx,
-      'nginx-a',
-      dir,
-      gatewayAConfig(dir, m, portA, `127.0.0.1:${portB}`),
-      portA,
-    );
-    return {
-      name: 'nginx',
-      target: { origin: `http://127.0.0.1:${portA}`, headers: requestHeaders(m) },
-      groups: [a.group, b.group],
-      stop: async () => {
-        await a.stop();
-        await b.stop();
-      },
-    };
-  } catch (error) {
-    await b.stop();
-    throw error;
-  }
+  return startTwoHops('nginx', m, {
+    startB: () =>
+      startNginx(nginx, 'nginx-b', dir, gatewayBConfig(dir, m, portB, `127.0.0.1:${service.port}`), portB),
+    startA: () =>
+      startNginx(nginx, 'nginx-a', dir, gatewayAConfig(dir, m, portA, `127.0.0.1:${portB}`), portA),
+    origin: () => `http://127.0.0.1:${portA}`,
+  });
 }

@@ -11,7 +11,7 @@ import type { GatewayProcessConfig } from './gateway-process.js';
 import type { Materials } from './materials.js';
 import type { NginxInstance } from './nginx.js';
 import { startNodeGateway } from './node-gateway.js';
-import { type PathUnderTest, requestHeaders } from './paths.js';
+import { type PathUnderTest, startTwoHops } from './paths.js';
 import { benchSnapshot, type SnapshotInput } from './snapshots.js';
 
 type Ready = { ingress: string; egress: string };
@@ -42,24 +42,9 @@ export async function startWeftPath(
   service: NginxInstance,
 ): Promise<PathUnderTest> {
   const serviceAddress = `127.0.0.1:${service.port}`;
-  const b = await startWeftGateway('weft-b', dir, m, { role: 'b', bIngress: '127.0.0.1:0', serviceAddress });
-  try {
-    const a = await startWeftGateway('weft-a', dir, m, { role: 'a', bIngress: b.ready.ingress });
-    return {
-      name: 'weft',
-      target: { origin: `http://${a.ready.egress}`, headers: requestHeaders(m) },
-      groups: [
-        { label: a.label, pids: [a.pid] },
-        { label: b.label, pids: [b.pid] },
-      ],
-      gateways: [a, b],
-      stop: async () => {
-        await a.stop();
-        await b.stop();
-      },
-    };
-  } catch (error) {
-    await b.stop();
-    throw error;
-  }
+  return startTwoHops('weft', m, {
+    startB: () => startWeftGateway('weft-b', dir, m, { role: 'b', bIngress: '127.0.0.1:0', serviceAddress }),
+    startA: (b) => startWeftGateway('weft-a', dir, m, { role: 'a', bIngress: b.ready.ingress }),
+    origin: (a) => `http://${a.ready.egress}`,
+  });
 }
