@@ -10,17 +10,17 @@
  *
  * @module
  */
-import { generateKeyPairSync, sign, verify, webcrypto } from 'node:crypto';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newSvidKey } from '../agents/gateway/svid-key.js';
 import { buildBundle, parseBundle } from '../shared/identity/bundle.js';
 import { MeshCa } from '../shared/identity/ca.js';
 import { FileCaStore } from '../shared/identity/file-ca-store.js';
 import { FileKeyRing } from '../shared/identity/file-key-signer.js';
 import { issueJwtSvid, JwtSvidVerifier } from '../shared/identity/jwt-svid.js';
 import { sha256 } from '../shared/identity/signer.js';
-import { x509 } from '../shared/identity/x509.js';
 import { issueX509Svid } from '../shared/identity/x509-svid.js';
 import { type Comparison, measure, printTable, writeResults } from './harness.js';
 
@@ -32,21 +32,8 @@ const audience = `spiffe://${TD}/gateways`;
 
 /** CSRs an agent would send, made before timing starts. */
 async function makeCsrs(count: number): Promise<string[]> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256' };
-  return Promise.all(
-    Array.from({ length: count }, async () => {
-      const keys = (await webcrypto.subtle.generateKey(alg, true, [
-        'sign',
-        'verify',
-      ])) as webcrypto.CryptoKeyPair;
-      const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-        name: 'CN=bench',
-        keys,
-        signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-      });
-      return csr.toString('pem');
-    }),
-  );
+  // The same key and CSR a gateway agent makes when it attests.
+  return Promise.all(Array.from({ length: count }, async () => (await newSvidKey()).csrPem));
 }
 
 /** Runs the identity benchmark, prints its table and writes `bench/results/identity.json`. */
