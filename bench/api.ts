@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalHost } from '../functions/local/host.js';
-import { MemoryStateStore } from '../shared/state/memory-state-store.js';
+import { MemoryStateStore } from '../shared/storage/memory-state-store.js';
 import { type Comparison, type Measurement, measure, printTable, writeResults } from './harness.js';
 
 const WRITES = Number(process.env.WEFT_BENCH_WRITES ?? 2000);

@@ -9,12 +9,12 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { canonicalSnapshotJson } from '../shared/config/canonical.js';
-import { type CompileResult, compileIncremental, compileSnapshots } from '../shared/config/compile.js';
-import { applyRecords, type MeshState, meshStateFrom } from '../shared/config/mesh-state.js';
+import { type CompileResult, compileIncremental, compileSnapshots } from '../shared/compiler/compile.js';
+import { applyRecords, type MeshState, meshStateFrom } from '../shared/compiler/mesh-state.js';
+import { canonicalSnapshotJson } from '../shared/contract/canonical.js';
+import { formatHlc } from '../shared/model/hlc.js';
 import { keyOf, parseResource } from '../shared/model/resource.js';
-import { formatHlc } from '../shared/state/hlc.js';
-import type { StoredRecord } from '../shared/state/state-store.js';
+import type { StoredRecord } from '../shared/storage/state-store.js';
 import { percentile, round, writeResults } from './harness.js';
 
 const SERVICES = 1000;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { GatewaySnapshot } from '../../shared/config/snapshot.js';
+import type { GatewaySnapshot } from '../../shared/contract/snapshot.js';
 
 /** Where an applied snapshot came from. */
 export type ConfigSource = 'control-plane' | 'last-known-good';

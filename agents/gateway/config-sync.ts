@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { SnapshotRefusedError } from '../../shared/config/signed-jws.js';
-import { verifySnapshot } from '../../shared/config/signed-snapshot.js';
+import { SnapshotRefusedError } from '../../shared/contract/signed-jws.js';
+import { verifySnapshot } from '../../shared/contract/signed-snapshot.js';
 import type { ParsedBundle } from '../../shared/identity/bundle.js';
 import type { AppliedConfig } from './applied-config.js';
 import type { Random } from './backoff.js';

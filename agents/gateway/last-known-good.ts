@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { verifySnapshot } from '../../shared/config/signed-snapshot.js';
-import type { GatewaySnapshot } from '../../shared/config/snapshot.js';
+import { verifySnapshot } from '../../shared/contract/signed-snapshot.js';
+import type { GatewaySnapshot } from '../../shared/contract/snapshot.js';
 import { parseBundle } from '../../shared/identity/bundle.js';
 import type { AppliedConfig } from './applied-config.js';
 import type { GatewayPath } from './control-plane-client.js';

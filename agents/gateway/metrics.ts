@@ -12,7 +12,7 @@
  * @module
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { parseHlc } from '../../shared/state/hlc.js';
+import { parseHlc } from '../../shared/model/hlc.js';
 
 /** How a sync that got an answer ended. */
 export type ApplyResult = 'applied' | 'refused' | 'unchanged';

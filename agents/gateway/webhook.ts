@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { SnapshotRefusedError } from '../../shared/config/signed-jws.js';
-import { verifyNotification } from '../../shared/config/signed-notification.js';
+import { SnapshotRefusedError } from '../../shared/contract/signed-jws.js';
+import { verifyNotification } from '../../shared/contract/signed-notification.js';
 import type { ParsedBundle } from '../../shared/identity/bundle.js';
 import type { AdminResponse } from './admin-http.js';
 import { problem } from './admin-http.js';

@@ -17,7 +17,7 @@ import { Registry } from 'prom-client';
 import { createAccessLog } from '../../agents/gateway/access-log.js';
 import { createDataPlane } from '../../agents/gateway/dataplane/index.js';
 import { createAgentLogger } from '../../agents/gateway/log.js';
-import type { GatewaySnapshot } from '../../shared/config/snapshot.js';
+import type { GatewaySnapshot } from '../../shared/contract/snapshot.js';
 import { serveControl } from './control.js';
 
 /** What the parent writes for one gateway. */

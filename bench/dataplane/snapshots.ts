@@ -12,7 +12,7 @@ import type {
   GatewaySnapshot,
   IngressService,
   RouteRule,
-} from '../../shared/config/snapshot.js';
+} from '../../shared/contract/snapshot.js';
 import { gatewaySpiffeId, serviceSpiffeId } from '../../shared/model/names.js';
 
 export const TRUST_DOMAIN = 'bench.test';

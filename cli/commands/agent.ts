@@ -8,10 +8,10 @@
  * @module
  */
 import { resolve } from 'node:path';
+import { stopSignal } from '../../process/stack.js';
 import { parseDuration } from '../../shared/model/duration.js';
 import { type Command, stringFlag } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { stopSignal } from '../local/stack.js';
 
 export const DEFAULT_AGENT_DATA_DIR = '.weft-agent';
 

@@ -3,11 +3,12 @@
  *
  * @module
  */
+
+import { connectionBlock, shownPath, tryLines } from '../../local-mesh/banner.js';
+import { LocalStack, shutDown, stopSignal } from '../../process/stack.js';
 import { portFlag } from '../args.js';
 import { type Command, stringFlag } from '../command.js';
 import { resolveDataDir } from '../connection.js';
-import { connectionBlock, shownPath, tryLines } from '../local/banner.js';
-import { LocalStack, shutDown, stopSignal } from '../local/stack.js';
 
 export const DEFAULT_API_PORT = 7070;
 
@@ -37,7 +38,7 @@ export const serveCommand: Command = {
     const stopped = stopSignal();
     // Loaded here, not at the top: the embedded store and its SDK are heavy,
     // and `weft get` should not pay for them.
-    const { startControlPlane } = await import('../local/control-plane.js');
+    const { startControlPlane } = await import('../../local-mesh/control-plane.js');
     const stack = new LocalStack();
     const api = stack.add(await startControlPlane({ dataDir, host, port, onError: (l) => ctx.err(l) }));
     ctx.out(

@@ -9,20 +9,25 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trustDomainOf } from '../../local-mesh/agent-identity.js';
+import { shownPath } from '../../local-mesh/banner.js';
+import { startDemoServices } from '../../local-mesh/demo-services.js';
+import { startGateways } from '../../local-mesh/gateways.js';
+import { planLocalMesh } from '../../local-mesh/local-mesh.js';
+import { findMeshCalls } from '../../local-mesh/mesh-calls.js';
+import {
+  appliedSnapshot,
+  gatewayState,
+  meshVersion,
+  waitForMesh,
+} from '../../local-mesh/mesh-convergence.js';
+import { applyMeshFile, probeLocalMesh } from '../../local-mesh/mesh-file.js';
+import { upSummary } from '../../local-mesh/up-summary.js';
+import { LocalStack, shutDown, stopSignal } from '../../process/stack.js';
 import { ApiClient } from '../api-client.js';
 import { portFlag } from '../args.js';
 import { type Command, stringFlag } from '../command.js';
 import { resolveDataDir } from '../connection.js';
-import { trustDomainOf } from '../local/agent-identity.js';
-import { shownPath } from '../local/banner.js';
-import { startDemoServices } from '../local/demo-services.js';
-import { startGateways } from '../local/gateways.js';
-import { planLocalMesh } from '../local/local-mesh.js';
-import { findMeshCalls } from '../local/mesh-calls.js';
-import { appliedSnapshot, gatewayState, meshVersion, waitForMesh } from '../local/mesh-convergence.js';
-import { applyMeshFile, probeLocalMesh } from '../local/mesh-file.js';
-import { LocalStack, shutDown, stopSignal } from '../local/stack.js';
-import { upSummary } from '../local/up-summary.js';
 import { readManifests } from '../manifests.js';
 import { DEFAULT_API_PORT } from './serve.js';
 
@@ -66,7 +71,7 @@ export const upCommand: Command = {
       const plan = planLocalMesh(manifests.map((m) => m.document));
       await probeLocalMesh(plan);
       progress(`starting the control plane on ${shownPath(dataDir, ctx.cwd)}`);
-      const { startControlPlane } = await import('../local/control-plane.js');
+      const { startControlPlane } = await import('../../local-mesh/control-plane.js');
       const api = stack.add(
         await startControlPlane({ dataDir, host: '127.0.0.1', port, onError: (l) => ctx.err(l) }),
       );

@@ -6,8 +6,8 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { problemResponse } from '../../shared/api/problem.js';
-import { composeOnFirstCall } from '../../shared/api/startup.js';
 import type { Api, ApiRequest } from '../../shared/api/types.js';
+import { composeOnFirstCall } from '../control-plane/startup.js';
 import { composeAwsApi } from './composition.js';
 
 /**

@@ -21,12 +21,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
-import { IdentityService } from '../../shared/api/identity-service.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
-import { consoleJsonLogger, type Env, EnvConfig, operatorAuthFromEnv } from '../../shared/api/startup.js';
 import type { Api } from '../../shared/api/types.js';
 import type { MeshCa } from '../../shared/identity/ca.js';
-import { HybridLogicalClock } from '../../shared/state/hlc.js';
+import { IdentityService } from '../../shared/identity/identity-service.js';
+import { HybridLogicalClock } from '../../shared/model/hlc.js';
+import { consoleJsonLogger, type Env, EnvConfig, operatorAuthFromEnv } from '../control-plane/startup.js';
 import { DynamoDbJoinTokenStore } from './dynamodb-join-token-store.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
 

@@ -9,7 +9,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { KINDS, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
 import type { Resource } from '../../shared/model/resource.js';
-import type { StoredRecord } from '../../shared/state/state-store.js';
+import type { StoredRecord } from '../../shared/storage/state-store.js';
 
 export type Item = Record<string, AttributeValue>;
 

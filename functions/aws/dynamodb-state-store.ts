@@ -17,9 +17,9 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { ConflictError } from '../../shared/model/errors.js';
+import { compareHlc } from '../../shared/model/hlc.js';
 import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
-import { compareHlc } from '../../shared/state/hlc.js';
-import { matchesSelector } from '../../shared/state/label-selector.js';
+import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
   type ListOptions,
   type PutOptions,
@@ -28,7 +28,7 @@ import {
   type StoredRecord,
   tombstone,
   type WriteStamp,
-} from '../../shared/state/state-store.js';
+} from '../../shared/storage/state-store.js';
 import { toStoreError } from './dynamodb-errors.js';
 import { fromItem, type Item, itemKey, namespacePrefix, toItem } from './dynamodb-item.js';
 

@@ -10,9 +10,9 @@ import azureFunctions, {
   type InvocationContext,
 } from '@azure/functions';
 import { problemResponse } from '../../shared/api/problem.js';
-import { composeOnFirstCall } from '../../shared/api/startup.js';
 import { type Api, type ApiRequest, MAX_BODY_BYTES } from '../../shared/api/types.js';
 import { PayloadTooLargeError } from '../../shared/model/errors.js';
+import { composeOnFirstCall } from '../control-plane/startup.js';
 import { composeAzureApi } from './composition.js';
 
 /**

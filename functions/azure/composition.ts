@@ -9,8 +9,8 @@
  */
 import { TableClient } from '@azure/data-tables';
 import type { ApiLogger } from '../../shared/api/create-api.js';
-import { composeCloudApi, type Env, type StateStoreFactory } from '../../shared/api/startup.js';
 import type { Api } from '../../shared/api/types.js';
+import { composeCloudApi, type Env, type StateStoreFactory } from '../control-plane/startup.js';
 import { AzureTableStateStore } from './table-state-store.js';
 
 /**

@@ -9,7 +9,7 @@
 import type { TableEntity, TableEntityResult } from '@azure/data-tables';
 import { KINDS, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
 import type { Resource } from '../../shared/model/resource.js';
-import type { StoredRecord } from '../../shared/state/state-store.js';
+import type { StoredRecord } from '../../shared/storage/state-store.js';
 
 /** What the store writes. */
 export type Entity = TableEntity<Record<string, unknown>>;

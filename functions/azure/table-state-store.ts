@@ -8,9 +8,9 @@
  */
 import { odata, type TableClient } from '@azure/data-tables';
 import { ConflictError } from '../../shared/model/errors.js';
+import { compareHlc } from '../../shared/model/hlc.js';
 import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
-import { compareHlc } from '../../shared/state/hlc.js';
-import { matchesSelector } from '../../shared/state/label-selector.js';
+import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
   type ListOptions,
   type PutOptions,
@@ -19,7 +19,7 @@ import {
   type StoredRecord,
   tombstone,
   type WriteStamp,
-} from '../../shared/state/state-store.js';
+} from '../../shared/storage/state-store.js';
 import {
   type Entity,
   type EntityResult,

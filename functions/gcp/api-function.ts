@@ -6,9 +6,9 @@
  */
 import { type HttpFunction, http, type Request } from '@google-cloud/functions-framework';
 import { problemResponse } from '../../shared/api/problem.js';
-import { composeOnFirstCall } from '../../shared/api/startup.js';
 import { type Api, type ApiRequest, MAX_BODY_BYTES } from '../../shared/api/types.js';
 import { PayloadTooLargeError } from '../../shared/model/errors.js';
+import { composeOnFirstCall } from '../control-plane/startup.js';
 import { composeGcpApi } from './composition.js';
 
 /** The name the function is registered (and deployed) under. */

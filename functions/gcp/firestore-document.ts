@@ -9,7 +9,7 @@
 import type { DocumentData } from '@google-cloud/firestore';
 import { KINDS, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
 import type { Resource } from '../../shared/model/resource.js';
-import type { StoredRecord } from '../../shared/state/state-store.js';
+import type { StoredRecord } from '../../shared/storage/state-store.js';
 
 /**
  * Characters of one id part to percent-escape: `/` (a path separator in

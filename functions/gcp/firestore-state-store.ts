@@ -8,7 +8,7 @@
  */
 import { ConflictError } from '../../shared/model/errors.js';
 import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
-import { matchesSelector } from '../../shared/state/label-selector.js';
+import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
   type ListOptions,
   type PutOptions,
@@ -17,7 +17,7 @@ import {
   type StoredRecord,
   tombstone,
   type WriteStamp,
-} from '../../shared/state/state-store.js';
+} from '../../shared/storage/state-store.js';
 import type {
   FirestoreClient,
   FirestoreCollection,

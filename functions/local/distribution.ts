@@ -9,15 +9,15 @@
 import { join } from 'node:path';
 import type { ApiLogger } from '../../shared/api/create-api.js';
 import type { DistributionApiOptions } from '../../shared/api/gateway-routes.js';
-import type { BlobStore } from '../../shared/config/blob-store.js';
-import { Distributor } from '../../shared/config/distribute.js';
-import { caAuthority, meshTrust } from '../../shared/config/mesh-authority.js';
-import { Notifier } from '../../shared/config/notifier.js';
+import { Distributor } from '../../shared/distribution/distribute.js';
+import { caAuthority, meshTrust } from '../../shared/distribution/mesh-authority.js';
+import { Notifier } from '../../shared/distribution/notifier.js';
 import { LocalEventBus } from '../../shared/events/local-event-bus.js';
 import { ChangePublisher } from '../../shared/events/publisher.js';
 import { RESOURCE_CHANGED } from '../../shared/events/resource-changed.js';
 import type { MeshCa } from '../../shared/identity/ca.js';
-import type { StateStore, StoredRecord } from '../../shared/state/state-store.js';
+import type { BlobStore } from '../../shared/storage/blob-store.js';
+import type { StateStore, StoredRecord } from '../../shared/storage/state-store.js';
 import { FsBlobStore } from './fs-blob-store.js';
 
 /** Options of {@link startLocalDistribution}. */

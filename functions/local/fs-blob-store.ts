@@ -20,8 +20,8 @@ import {
   checkBlobKey,
   checkBlobPrefix,
   type StoredBlob,
-} from '../../shared/config/blob-store.js';
-import { byCodeUnit, checkIfMatch } from '../../shared/config/memory-blob-store.js';
+} from '../../shared/storage/blob-store.js';
+import { byCodeUnit, checkIfMatch } from '../../shared/storage/memory-blob-store.js';
 
 /** Temp files live here, beside the blobs (a rename stays on one filesystem); no key starts with `.`. */
 const TEMP_DIR = '.tmp';

@@ -10,15 +10,15 @@
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiLogger } from '../../shared/api/create-api.js';
-import { IdentityService } from '../../shared/api/identity-service.js';
-import { MeshStateError } from '../../shared/api/mesh-identity.js';
 import {
   type JoinTokenStore,
   MemoryJoinTokenStore,
 } from '../../shared/identity/attestation/join-token-store.js';
 import { FixedWindowRateLimiter } from '../../shared/identity/attestation/rate-limiter.js';
 import type { MeshCa } from '../../shared/identity/ca.js';
-import type { StateStore } from '../../shared/state/state-store.js';
+import { IdentityService } from '../../shared/identity/identity-service.js';
+import { MeshStateError } from '../../shared/identity/mesh-identity.js';
+import type { StateStore } from '../../shared/storage/state-store.js';
 import { DynamoDbJoinTokenStore } from '../aws/dynamodb-join-token-store.js';
 import { localCaOpener } from './ca.js';
 

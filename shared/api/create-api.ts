@@ -5,11 +5,14 @@
  *
  * @module
  */
+
+import type { IdentityService } from '../identity/identity-service.js';
 import { MethodNotAllowedError, NotFoundError, type WeftError } from '../model/errors.js';
+import type { HybridLogicalClock } from '../model/hlc.js';
 import { DEFAULT_NAMESPACE, KIND_INFO, KINDS, type Kind, type ResourceKey } from '../model/kinds.js';
-import type { HybridLogicalClock } from '../state/hlc.js';
-import { parseLabelSelector } from '../state/label-selector.js';
-import type { StateStore, StoredRecord } from '../state/state-store.js';
+import { present, ResourceService, type WriteResult } from '../resources/resource-service.js';
+import { parseLabelSelector } from '../storage/label-selector.js';
+import type { StateStore, StoredRecord } from '../storage/state-store.js';
 import { bodyFormat, parseMany, parseOne } from './body.js';
 import {
   createDistributionRoutes,
@@ -17,11 +20,9 @@ import {
   isDistributionPath,
 } from './gateway-routes.js';
 import { IDENTITY_PATHS, routeIdentity } from './identity-routes.js';
-import type { IdentityService } from './identity-service.js';
 import { openApiDocument } from './openapi.js';
 import { type Authenticator, type Operator, requireAdmin } from './operator-auth.js';
 import { problemResponse } from './problem.js';
-import { present, ResourceService, type WriteResult } from './resource-service.js';
 import { type Api, type ApiRequest, type ApiResponse, json } from './types.js';
 
 /** Where the API reports what it did; JSON lines in every host. Never gets a token. */

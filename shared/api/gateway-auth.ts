@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { GatewayTrust } from '../config/mesh-authority.js';
+import type { GatewayTrust } from '../distribution/mesh-authority.js';
 import { controlPlaneAudience } from '../identity/audiences.js';
 import type { ParsedBundle } from '../identity/bundle.js';
 import { JwtSvidVerifier } from '../identity/jwt-svid.js';

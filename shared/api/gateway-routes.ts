@@ -8,16 +8,17 @@
  *
  * @module
  */
-import type { BlobStore } from '../config/blob-store.js';
-import { convergence } from '../config/convergence.js';
-import { parseStatusReport, readGatewayStatus, writeGatewayStatus } from '../config/gateway-status.js';
-import type { GatewayTrust } from '../config/mesh-authority.js';
-import { peekSnapshot } from '../config/signed-snapshot.js';
-import { gatewayKey } from '../config/snapshot.js';
-import { snapshotBlobKey } from '../config/snapshot-blobs.js';
+
+import { peekSnapshot } from '../contract/signed-snapshot.js';
+import { gatewayKey } from '../contract/snapshot.js';
+import { convergence } from '../distribution/convergence.js';
+import { parseStatusReport, readGatewayStatus, writeGatewayStatus } from '../distribution/gateway-status.js';
+import type { GatewayTrust } from '../distribution/mesh-authority.js';
+import { snapshotBlobKey } from '../distribution/snapshot-blobs.js';
 import { NotFoundError, UnsupportedMediaTypeError, ValidationError, WeftError } from '../model/errors.js';
+import { parseHlc } from '../model/hlc.js';
 import { DNS1123_LABEL } from '../model/names.js';
-import { parseHlc } from '../state/hlc.js';
+import type { BlobStore } from '../storage/blob-store.js';
 import { bodyFormat } from './body.js';
 import { createGatewayAuthenticator } from './gateway-auth.js';
 import { allowMethod, matchesEtag } from './http-semantics.js';

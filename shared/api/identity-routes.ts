@@ -8,9 +8,6 @@
  */
 import type { z } from 'zod';
 import { hashJoinToken } from '../identity/attestation/join-token.js';
-import { NotFoundError } from '../model/errors.js';
-import type { ApiLogger } from './create-api.js';
-import { allowMethod, matchesEtag } from './http-semantics.js';
 import {
   attestRequestSchema,
   joinTokenRequestSchema,
@@ -18,8 +15,11 @@ import {
   jwtSvidRequestSchema,
   readIdentityBody,
   renewX509RequestSchema,
-} from './identity-requests.js';
-import type { IdentityService, IssuedSvids } from './identity-service.js';
+} from '../identity/identity-requests.js';
+import type { IdentityService, IssuedSvids } from '../identity/identity-service.js';
+import { NotFoundError } from '../model/errors.js';
+import type { ApiLogger } from './create-api.js';
+import { allowMethod, matchesEtag } from './http-semantics.js';
 import { type Authenticator, requireAdmin } from './operator-auth.js';
 import { type ApiRequest, type ApiResponse, json } from './types.js';
 

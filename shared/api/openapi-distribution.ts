@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from 'zod';
-import { statusReportSchema } from '../config/gateway-status.js';
+import { statusReportSchema } from '../distribution/gateway-status.js';
 
 const jsonSchema = (schema: z.ZodType) =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });

@@ -12,7 +12,7 @@ import {
   jwtMintRequestSchema,
   jwtSvidRequestSchema,
   renewX509RequestSchema,
-} from './identity-requests.js';
+} from '../identity/identity-requests.js';
 
 const jsonSchema = (schema: z.ZodType) =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });

@@ -1,49 +1,11 @@
 /**
- * RFC 9457 problem details: the only error shape the API answers with.
+ * Maps thrown errors to the API's problem+json responses (RFC 9457).
  *
  * @module
  */
-import {
-  MethodNotAllowedError,
-  RateLimitedError,
-  UnauthenticatedError,
-  ValidationError,
-  WeftError,
-} from '../model/errors.js';
+import { MethodNotAllowedError, RateLimitedError, UnauthenticatedError } from '../model/errors.js';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../model/problem.js';
 import type { ApiResponse } from './types.js';
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance?: string;
-  /** weft's stable error code, e.g. `ERR_VALIDATION`. */
-  code: string;
-  /** JSON pointer of the first offending field. */
-  field?: string;
-  /** Every offending field. */
-  errors?: { pointer: string; detail: string }[];
-  [extension: string]: unknown;
-}
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  412: 'Precondition Failed',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 /**
  * Maps any thrown value to a problem response. Unknown errors become a 500
@@ -60,30 +22,4 @@ export function problemResponse(error: unknown, instance?: string): ApiResponse 
   if (error instanceof RateLimitedError && error.retryAfterSeconds !== undefined)
     headers['retry-after'] = String(error.retryAfterSeconds);
   return { status: problem.status, headers, body: `${JSON.stringify(problem, null, 2)}\n` };
-}
-
-export function toProblem(error: unknown, instance?: string): Problem {
-  if (!(error instanceof WeftError)) {
-    return {
-      type: 'https://weft.dev/problems/internal',
-      title: TITLES[500]!,
-      status: 500,
-      detail: 'The server hit an unexpected error; it has been logged. Retry, and report it if it persists.',
-      code: 'ERR_INTERNAL',
-      ...(instance ? { instance } : {}),
-    };
-  }
-  const problem: Problem = {
-    type: `https://weft.dev/problems/${error.code.slice(4).toLowerCase().replaceAll('_', '-')}`,
-    title: TITLES[error.status] ?? 'Error',
-    status: error.status,
-    detail: error.message,
-    code: error.code,
-    ...(instance ? { instance } : {}),
-  };
-  if (error instanceof ValidationError && error.issues.length > 0) {
-    problem.field = error.issues[0]!.pointer;
-    problem.errors = error.issues.map((i) => ({ ...i }));
-  }
-  return problem;
 }

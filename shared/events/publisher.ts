@@ -15,10 +15,11 @@
  *
  * @module
  */
-import type { BlobStore } from '../config/blob-store.js';
-import { advanceWatermark, OUTBOX_WATERMARK, readWatermark } from '../config/watermark.js';
-import { formatHlc, parseHlc } from '../state/hlc.js';
-import type { StateStore, StoredRecord } from '../state/state-store.js';
+
+import { formatHlc, parseHlc } from '../model/hlc.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { StateStore, StoredRecord } from '../storage/state-store.js';
+import { advanceWatermark, OUTBOX_WATERMARK, readWatermark } from '../storage/watermark.js';
 import type { EventBus } from './event-bus.js';
 import { resourceChangedEvent } from './resource-changed.js';
 

@@ -7,11 +7,11 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../model/errors.js';
+import { parseHlc } from '../model/hlc.js';
 import { formatKey, KINDS, type ResourceKey } from '../model/kinds.js';
 import { DNS1123_LABEL } from '../model/names.js';
 import { toFieldIssues } from '../model/resource.js';
-import { parseHlc } from '../state/hlc.js';
-import type { StoredRecord } from '../state/state-store.js';
+import type { StoredRecord } from '../storage/state-store.js';
 import { CLOUDEVENTS_SPEC_VERSION, type CloudEvent } from './cloud-event.js';
 
 /** The CloudEvents `type` of a stored write. */

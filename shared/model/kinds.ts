@@ -57,6 +57,9 @@ export function resolveKind(alias: string): Kind | undefined {
 /** The namespace used when a namespaced document names none. */
 export const DEFAULT_NAMESPACE = 'default';
 
+/** No Mesh may let a join token live longer than a day: it is a bearer secret in transit. */
+export const JOIN_TOKEN_MAX_TTL_MS = 24 * 3_600_000;
+
 /** Where one resource lives. Cluster-scoped kinds have `namespace: ''`. */
 export interface ResourceKey {
   readonly kind: Kind;

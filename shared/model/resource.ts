@@ -5,11 +5,18 @@
  * @module
  */
 import { z } from 'zod';
-import { JOIN_TOKEN_MAX_TTL_MS } from '../identity/attestation/join-token.js';
-import { checkRulesTrustDomain } from '../identity/attestation-rules.js';
+import { checkRulesTrustDomain } from './attestation-rules.js';
 import { parseDuration } from './duration.js';
 import { type FieldIssue, ValidationError } from './errors.js';
-import { API_VERSION, DEFAULT_NAMESPACE, KIND_INFO, KINDS, type Kind, type ResourceKey } from './kinds.js';
+import {
+  API_VERSION,
+  DEFAULT_NAMESPACE,
+  JOIN_TOKEN_MAX_TTL_MS,
+  KIND_INFO,
+  KINDS,
+  type Kind,
+  type ResourceKey,
+} from './kinds.js';
 import { LABEL_KEY, LABEL_VALUE } from './names.js';
 import { dnsLabel, SPEC_SCHEMAS } from './specs.js';
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from 'zod';
-import { attestationRulesSchema } from '../identity/attestation-rules.js';
+import { attestationRulesSchema } from './attestation-rules.js';
 import { isDuration } from './duration.js';
 import { DNS1123_LABEL, isIdentityPattern, TRUST_DOMAIN } from './names.js';
 

@@ -5,8 +5,8 @@
  * @module
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BlobStore } from '../../shared/config/blob-store.js';
 import { ConflictError } from '../../shared/model/errors.js';
+import type { BlobStore } from '../../shared/storage/blob-store.js';
 
 /** A fresh, empty store per test, and how to dispose of it. */
 export type BlobStoreFactory = () => Promise<{ blobs: BlobStore; close(): Promise<void> }>;

@@ -6,11 +6,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../shared/model/errors.js';
+import { formatHlc, HybridLogicalClock } from '../../shared/model/hlc.js';
 import type { ResourceKey } from '../../shared/model/kinds.js';
 import { keyOf, parseResource, type Resource } from '../../shared/model/resource.js';
-import { formatHlc, HybridLogicalClock } from '../../shared/state/hlc.js';
-import { parseLabelSelector } from '../../shared/state/label-selector.js';
-import type { StateStore, StoredRecord, WriteStamp } from '../../shared/state/state-store.js';
+import { parseLabelSelector } from '../../shared/storage/label-selector.js';
+import type { StateStore, StoredRecord, WriteStamp } from '../../shared/storage/state-store.js';
 
 /** A fresh, empty store per test, and how to dispose of it. */
 export type StateStoreFactory = () => Promise<{ store: StateStore; close(): Promise<void> }>;

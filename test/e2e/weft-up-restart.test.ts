@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPEAT_GRACE_MS } from '../../cli/local/stack.js';
+import { REPEAT_GRACE_MS } from '../../process/stack.js';
 import { startDirectAgent } from './support/agents.js';
 import { alive, curl } from './support/curl.js';
 import { convergedVersion, ENVIRONMENTS } from './support/local-mesh.js';

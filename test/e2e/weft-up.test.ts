@@ -9,7 +9,7 @@
  * Refusal of tampered, foreign-signed and older snapshots is the agent's
  * own suite (test/agents/gateway/agent-refusals.test.ts); duplicated and
  * reordered change events on the control-plane side are the distributor's
- * property test (test/shared/config/distribute-properties.test.ts). Here:
+ * property test (test/shared/distribution/distribute-properties.test.ts). Here:
  * the whole stack, and the agent side of replays.
  */
 import { mkdir, readFile, symlink } from 'node:fs/promises';

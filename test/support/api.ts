@@ -6,9 +6,9 @@ import { createOperatorKey, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../functions
 import { createApi } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
 import type { ApiResponse } from '../../shared/api/types.js';
-import { HybridLogicalClock } from '../../shared/state/hlc.js';
-import { MemoryStateStore } from '../../shared/state/memory-state-store.js';
-import type { StateStore } from '../../shared/state/state-store.js';
+import { HybridLogicalClock } from '../../shared/model/hlc.js';
+import { MemoryStateStore } from '../../shared/storage/memory-state-store.js';
+import type { StateStore } from '../../shared/storage/state-store.js';
 
 export async function createLocalApiForTest(store: StateStore = new MemoryStateStore()) {
   const { key, adminToken, viewerToken, authenticate } = await createTestOperators();

@@ -5,13 +5,14 @@
  *
  * @module
  */
-import { ResourceService, type WriteResult } from '../../shared/api/resource-service.js';
+
 import { buildBundle, type ParsedBundle, parseBundle } from '../../shared/identity/bundle.js';
 import { MeshCa } from '../../shared/identity/ca.js';
 import { MemoryCaStore } from '../../shared/identity/ca-store.js';
 import { MemoryKeyRing } from '../../shared/identity/memory-key-ring.js';
-import { HybridLogicalClock } from '../../shared/state/hlc.js';
-import type { StateStore } from '../../shared/state/state-store.js';
+import { HybridLogicalClock } from '../../shared/model/hlc.js';
+import { ResourceService, type WriteResult } from '../../shared/resources/resource-service.js';
+import type { StateStore } from '../../shared/storage/state-store.js';
 
 export const TD = 'acme.test';
 

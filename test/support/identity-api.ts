@@ -7,14 +7,14 @@
  * @module
  */
 import { createApi } from '../../shared/api/create-api.js';
-import { IdentityService, type IdentityServiceOptions } from '../../shared/api/identity-service.js';
 import type { ApiResponse } from '../../shared/api/types.js';
 import { MemoryJoinTokenStore } from '../../shared/identity/attestation/join-token-store.js';
 import { MeshCa } from '../../shared/identity/ca.js';
 import { MemoryCaStore } from '../../shared/identity/ca-store.js';
+import { IdentityService, type IdentityServiceOptions } from '../../shared/identity/identity-service.js';
 import { MemoryKeyRing } from '../../shared/identity/memory-key-ring.js';
-import { HybridLogicalClock } from '../../shared/state/hlc.js';
-import { MemoryStateStore } from '../../shared/state/memory-state-store.js';
+import { HybridLogicalClock } from '../../shared/model/hlc.js';
+import { MemoryStateStore } from '../../shared/storage/memory-state-store.js';
 import { createTestOperators } from './api.js';
 
 export const TD = 'acme.test';

@@ -8,12 +8,12 @@
  * @module
  */
 import fc from 'fast-check';
-import { applyRecords, type MeshState } from '../../shared/config/mesh-state.js';
+import { applyRecords, type MeshState } from '../../shared/compiler/mesh-state.js';
+import { formatHlc } from '../../shared/model/hlc.js';
 import type { ResourceKey } from '../../shared/model/kinds.js';
 import { parseResource, type Resource } from '../../shared/model/resource.js';
 import { PROVIDERS } from '../../shared/model/specs.js';
-import { formatHlc } from '../../shared/state/hlc.js';
-import type { StoredRecord } from '../../shared/state/state-store.js';
+import type { StoredRecord } from '../../shared/storage/state-store.js';
 
 export const ENVIRONMENTS = ['aws', 'gcp', 'azure', 'edge'] as const;
 /** Environments references may name: one of them never exists. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AuthorizationPolicy, AuthorizationRule } from '../../../shared/config/snapshot.js';
+import type { AuthorizationPolicy, AuthorizationRule } from '../../../shared/contract/snapshot.js';
 import { matchesIdentity } from '../../../shared/model/names.js';
 import { matchesHeaders, matchesPolicyPath, type RequestHeaders } from './match.js';
 

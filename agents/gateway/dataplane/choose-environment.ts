@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { EgressService, RouteRule, SnapshotEnvironment } from '../../../shared/config/snapshot.js';
+import type { EgressService, RouteRule, SnapshotEnvironment } from '../../../shared/contract/snapshot.js';
 import { pickWeighted, type Random } from './weighted.js';
 
 /** Everything {@link chooseEnvironment} looks at. */

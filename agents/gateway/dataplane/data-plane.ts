@@ -15,7 +15,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { GatewaySnapshot } from '../../../shared/config/snapshot.js';
+import type { GatewaySnapshot } from '../../../shared/contract/snapshot.js';
 import { JwtSvidVerifier } from '../../../shared/identity/jwt-svid.js';
 import { ValidationError } from '../../../shared/model/errors.js';
 import type { DataPlaneContext } from './context.js';

@@ -12,7 +12,7 @@
  * @module
  */
 import type { ServerResponse } from 'node:http';
-import type { EgressService, RouteRule, SnapshotEnvironment } from '../../../shared/config/snapshot.js';
+import type { EgressService, RouteRule, SnapshotEnvironment } from '../../../shared/contract/snapshot.js';
 import { chooseEnvironment } from './choose-environment.js';
 import type { DataPlaneContext } from './context.js';
 import { NoHealthyBackendError, UpstreamError, type UpstreamFailure } from './errors.js';

@@ -7,7 +7,7 @@
  * @module
  */
 import { type Dispatcher, Pool } from 'undici';
-import type { Endpoint, IngressService } from '../../../shared/config/snapshot.js';
+import type { Endpoint, IngressService } from '../../../shared/contract/snapshot.js';
 import { SmoothWeightedRoundRobin } from './weighted.js';
 
 /** Options of {@link EndpointPools}. */

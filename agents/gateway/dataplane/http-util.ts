@@ -6,8 +6,8 @@
  * @module
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/api/problem.js';
 import { PayloadTooLargeError } from '../../../shared/model/errors.js';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/model/problem.js';
 import { formatTraceparent, type TraceContext } from './trace-context.js';
 
 /** Connection-scoped headers, plus those the next hop must compute itself. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { HeaderMatch } from '../../../shared/config/snapshot.js';
+import type { HeaderMatch } from '../../../shared/contract/snapshot.js';
 
 /** Request headers as Node hands them over: lowercase names, repeated ones as arrays. */
 export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { GatewaySnapshot } from '../../../shared/config/snapshot.js';
+import type { GatewaySnapshot } from '../../../shared/contract/snapshot.js';
 import type { DataPlaneLimits } from './context.js';
 import type { Credentials } from './credentials.js';
 import type { EndpointPoolOptions } from './endpoint-pools.js';

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { OutlierDetection } from '../../../shared/config/snapshot.js';
+import type { OutlierDetection } from '../../../shared/contract/snapshot.js';
 
 /** Doubling stops here (Envoy's `max_ejection_time` default). */
 export const MAX_EJECTION_MS = 300_000;

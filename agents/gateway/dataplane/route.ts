@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { EgressService, RouteMatch, RouteRule } from '../../../shared/config/snapshot.js';
+import type { EgressService, RouteMatch, RouteRule } from '../../../shared/contract/snapshot.js';
 import { matchesHeaders, matchesPathPrefix, type RequestHeaders } from './match.js';
 
 /** What routing looks at. `path` is the normalized path, without the query. */

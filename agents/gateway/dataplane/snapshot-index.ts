@@ -11,7 +11,7 @@ import type {
   GatewaySnapshot,
   IngressService,
   SnapshotEnvironment,
-} from '../../../shared/config/snapshot.js';
+} from '../../../shared/contract/snapshot.js';
 import { gatewaysAudience } from '../../../shared/identity/audiences.js';
 import { defaultEnvironmentOrder } from './choose-environment.js';
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { type Dispatcher, Pool } from 'undici';
-import type { EnvironmentGateway } from '../../../shared/config/snapshot.js';
+import type { EnvironmentGateway } from '../../../shared/contract/snapshot.js';
 import type { CredentialMaterial } from './credentials.js';
 import { peerSpiffeIds } from './credentials.js';
 import { PeerIdentityError } from './errors.js';

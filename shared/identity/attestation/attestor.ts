@@ -6,8 +6,8 @@
  */
 import { createRemoteJWKSet, customFetch, errors, type RemoteJWKSetOptions } from 'jose';
 import type { z } from 'zod';
+import type { AttestationRules } from '../../model/attestation-rules.js';
 import { UnauthenticatedError, UnavailableError, ValidationError } from '../../model/errors.js';
-import type { AttestationRules } from '../attestation-rules.js';
 
 /** Node attestation methods, named as SPIRE names its plugins. */
 export type AttestationMethod = 'join_token' | 'aws_iam' | 'gcp_iit' | 'azure_msi';

@@ -8,8 +8,8 @@
  * @module
  */
 import { z } from 'zod';
+import { type AttestationRules, resolveSpiffeId } from '../../model/attestation-rules.js';
 import { UnauthenticatedError, UnavailableError } from '../../model/errors.js';
-import { type AttestationRules, resolveSpiffeId } from '../attestation-rules.js';
 import type { AttestationResult, Attestor } from './attestor.js';
 import { parseProof } from './attestor.js';
 import {

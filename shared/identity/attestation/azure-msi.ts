@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { type JWTPayload, jwtVerify } from 'jose';
 import { z } from 'zod';
+import { type AttestationRules, resolveSpiffeId } from '../../model/attestation-rules.js';
 import { UnauthenticatedError } from '../../model/errors.js';
-import { type AttestationRules, resolveSpiffeId } from '../attestation-rules.js';
 import {
   type AttestationResult,
   type Attestor,

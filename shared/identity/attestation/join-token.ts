@@ -8,16 +8,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { type AttestationRules, isMeshIdentity } from '../../model/attestation-rules.js';
 import { parseDuration } from '../../model/duration.js';
 import { UnauthenticatedError, ValidationError } from '../../model/errors.js';
-import { type AttestationRules, isMeshIdentity } from '../attestation-rules.js';
+import { JOIN_TOKEN_MAX_TTL_MS } from '../../model/kinds.js';
 import { type AttestationResult, type Attestor, parseProof } from './attestor.js';
 import type { JoinTokenStore } from './join-token-store.js';
 
+export { JOIN_TOKEN_MAX_TTL_MS };
+
 /** Join tokens live 10 minutes unless asked otherwise. */
 export const JOIN_TOKEN_DEFAULT_TTL_MS = 600_000;
-/** No Mesh may let a join token live longer than a day: it is a bearer secret in transit. */
-export const JOIN_TOKEN_MAX_TTL_MS = 24 * 3_600_000;
 const DEFAULT_MAX_TTL_MS = 3_600_000;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 

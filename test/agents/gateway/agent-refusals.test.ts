@@ -9,8 +9,8 @@
  * last-known-good config and is ready.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSnapshot } from '../../../shared/config/signed-snapshot.js';
-import { parseHlc } from '../../../shared/state/hlc.js';
+import { signSnapshot } from '../../../shared/contract/signed-snapshot.js';
+import { parseHlc } from '../../../shared/model/hlc.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { type AgentProcess, killAgents, metric, startAgent } from './support/agent-process.js';
 import { foreignKey, forge, tamper } from './support/forgery.js';

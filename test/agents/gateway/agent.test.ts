@@ -7,8 +7,8 @@
  * must report the version it applied.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatewaySnapshot } from '../../../shared/config/snapshot.js';
-import { parseHlc } from '../../../shared/state/hlc.js';
+import type { GatewaySnapshot } from '../../../shared/contract/snapshot.js';
+import { parseHlc } from '../../../shared/model/hlc.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { type AgentProcess, freePort, killAgents, metric, startAgent } from './support/agent-process.js';
 import { GATEWAY_ID, type MeshHost, ordersPolicy, startMeshHost, TD } from './support/mesh-host.js';

@@ -16,8 +16,8 @@ import { ControlPlaneClient } from '../../../agents/gateway/control-plane-client
 import { AgentCredentials } from '../../../agents/gateway/credentials.js';
 import { dataFiles, ensureDataDir } from '../../../agents/gateway/data-files.js';
 import { AgentMetrics } from '../../../agents/gateway/metrics.js';
-import { signSnapshot } from '../../../shared/config/signed-snapshot.js';
-import { parseHlc } from '../../../shared/state/hlc.js';
+import { signSnapshot } from '../../../shared/contract/signed-snapshot.js';
+import { parseHlc } from '../../../shared/model/hlc.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { foreignKey, forge, tamper } from './support/forgery.js';
 import { memoryLog } from './support/logs.js';

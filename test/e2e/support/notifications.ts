@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { signNotification } from '../../../shared/config/signed-notification.js';
+import { signNotification } from '../../../shared/contract/signed-notification.js';
 import { MeshCa } from '../../../shared/identity/ca.js';
 import { FileCaStore } from '../../../shared/identity/file-ca-store.js';
 import { FileKeyRing } from '../../../shared/identity/file-key-signer.js';

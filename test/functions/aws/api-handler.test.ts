@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAwsApiHandler, handler } from '../../../functions/aws/api-handler.js';
 import { composeAwsApi } from '../../../functions/aws/composition.js';
-import { ConfigurationError } from '../../../shared/api/startup.js';
+import { ConfigurationError } from '../../../functions/control-plane/startup.js';
 import type { ApiRequest } from '../../../shared/api/types.js';
 import { describeApiContract } from '../../contract/api.js';
 import { type CallOptions, createLocalApiForTest, createTestOperators } from '../../support/api.js';

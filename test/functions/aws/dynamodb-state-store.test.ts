@@ -12,7 +12,7 @@ import { DynamoDbStateStore, ensureTable } from '../../../functions/aws/dynamodb
 import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from '../../../functions/local/embedded-dynamodb.js';
 import { ConflictError, PayloadTooLargeError, UnavailableError } from '../../../shared/model/errors.js';
 import { parseResource } from '../../../shared/model/resource.js';
-import type { StoredRecord } from '../../../shared/state/state-store.js';
+import type { StoredRecord } from '../../../shared/storage/state-store.js';
 import { describeStateStoreContract } from '../../contract/state-store.js';
 
 let db: EmbeddedDynamoDb;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createAzureApiHandler } from '../../../functions/azure/api-function.js';
 import { composeAzureApi } from '../../../functions/azure/composition.js';
 import type { Api, ApiRequest } from '../../../shared/api/types.js';
-import { MemoryStateStore } from '../../../shared/state/memory-state-store.js';
+import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js';
 import { describeApiContract } from '../../contract/api.js';
 import { type CallOptions, createTestOperators } from '../../support/api.js';
 

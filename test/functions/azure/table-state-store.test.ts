@@ -4,7 +4,7 @@ import { DOC_PART_CHARS, toEntity } from '../../../functions/azure/table-entity.
 import { AzureTableStateStore, ensureAzureTable } from '../../../functions/azure/table-state-store.js';
 import { ConflictError, PayloadTooLargeError, UnavailableError } from '../../../shared/model/errors.js';
 import { parseResource, type Resource } from '../../../shared/model/resource.js';
-import type { StoredRecord } from '../../../shared/state/state-store.js';
+import type { StoredRecord } from '../../../shared/storage/state-store.js';
 import { describeStateStoreContract } from '../../contract/state-store.js';
 import { type Azurite, startAzurite } from '../../support/azurite.js';
 

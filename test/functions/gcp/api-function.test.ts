@@ -2,11 +2,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigurationError, type EnvConfig } from '../../../functions/control-plane/startup.js';
 import { GCP_FUNCTION_NAME, registerGcpApi } from '../../../functions/gcp/api-function.js';
 import { composeGcpApi } from '../../../functions/gcp/composition.js';
-import { ConfigurationError, type EnvConfig } from '../../../shared/api/startup.js';
 import type { ApiRequest } from '../../../shared/api/types.js';
-import { MemoryStateStore } from '../../../shared/state/memory-state-store.js';
+import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js';
 import { describeApiContract } from '../../contract/api.js';
 import { createTestOperators, httpCaller } from '../../support/api.js';
 

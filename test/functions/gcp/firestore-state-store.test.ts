@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FirestoreStateStore } from '../../../functions/gcp/firestore-state-store.js';
 import { ConflictError, PayloadTooLargeError, UnavailableError } from '../../../shared/model/errors.js';
 import { parseResource } from '../../../shared/model/resource.js';
-import type { StoredRecord } from '../../../shared/state/state-store.js';
+import type { StoredRecord } from '../../../shared/storage/state-store.js';
 import { describeStateStoreContract } from '../../contract/state-store.js';
 import { FakeFirestore, FakeFirestoreError } from '../../support/fake-firestore.js';
 

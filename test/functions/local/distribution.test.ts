@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCaOpener } from '../../../functions/local/ca.js';
 import { type LocalHost, startLocalHost } from '../../../functions/local/host.js';
-import { verifyNotification } from '../../../shared/config/signed-notification.js';
-import { verifySnapshot } from '../../../shared/config/signed-snapshot.js';
+import { verifyNotification } from '../../../shared/contract/signed-notification.js';
+import { verifySnapshot } from '../../../shared/contract/signed-snapshot.js';
 import { controlPlaneAudience } from '../../../shared/identity/audiences.js';
 import { type ParsedBundle, parseBundle } from '../../../shared/identity/bundle.js';
 import { issueJwtSvid } from '../../../shared/identity/jwt-svid.js';

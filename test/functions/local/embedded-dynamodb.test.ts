@@ -7,7 +7,7 @@ import { DynamoDbStateStore, ensureTable } from '../../../functions/aws/dynamodb
 import { startEmbeddedDynamoDb } from '../../../functions/local/embedded-dynamodb.js';
 import { UnavailableError } from '../../../shared/model/errors.js';
 import { parseResource } from '../../../shared/model/resource.js';
-import type { StoredRecord } from '../../../shared/state/state-store.js';
+import type { StoredRecord } from '../../../shared/storage/state-store.js';
 
 const TABLE = 'weft';
 

@@ -1,18 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../../shared/api/create-api.js';
 import type { ApiResponse } from '../../../shared/api/types.js';
-import { Distributor } from '../../../shared/config/distribute.js';
-import { MemoryBlobStore } from '../../../shared/config/memory-blob-store.js';
-import { caAuthority, meshTrust } from '../../../shared/config/mesh-authority.js';
-import { verifySnapshot } from '../../../shared/config/signed-snapshot.js';
+import { verifySnapshot } from '../../../shared/contract/signed-snapshot.js';
+import { Distributor } from '../../../shared/distribution/distribute.js';
+import { caAuthority, meshTrust } from '../../../shared/distribution/mesh-authority.js';
 import { resourceChangedEvent } from '../../../shared/events/resource-changed.js';
 import { controlPlaneAudience, gatewaysAudience } from '../../../shared/identity/audiences.js';
 import type { ParsedBundle } from '../../../shared/identity/bundle.js';
 import type { MeshCa } from '../../../shared/identity/ca.js';
 import { issueJwtSvid } from '../../../shared/identity/jwt-svid.js';
-import { HybridLogicalClock } from '../../../shared/state/hlc.js';
-import { MemoryStateStore } from '../../../shared/state/memory-state-store.js';
-import type { StoredRecord } from '../../../shared/state/state-store.js';
+import { HybridLogicalClock } from '../../../shared/model/hlc.js';
+import { MemoryBlobStore } from '../../../shared/storage/memory-blob-store.js';
+import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js';
+import type { StoredRecord } from '../../../shared/storage/state-store.js';
 import { createTestOperators } from '../../support/api.js';
 import { memoryCa, meshDocs, ordersPolicy, TD } from '../../support/distribution.js';
 

@@ -9,9 +9,9 @@ import { stringify } from 'yaml';
 import { createApi } from '../../../shared/api/create-api.js';
 import type { Authenticator } from '../../../shared/api/operator-auth.js';
 import { type ApiResponse, MAX_BODY_BYTES } from '../../../shared/api/types.js';
+import { HybridLogicalClock } from '../../../shared/model/hlc.js';
 import { KIND_INFO, KINDS } from '../../../shared/model/kinds.js';
-import { HybridLogicalClock } from '../../../shared/state/hlc.js';
-import { MemoryStateStore } from '../../../shared/state/memory-state-store.js';
+import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js';
 import { createTestOperators } from '../../support/api.js';
 import {
   type Doc,

@@ -7,7 +7,7 @@ import {
 } from '../../../shared/events/resource-changed.js';
 import { ValidationError } from '../../../shared/model/errors.js';
 import { parseResource } from '../../../shared/model/resource.js';
-import type { StoredRecord } from '../../../shared/state/state-store.js';
+import type { StoredRecord } from '../../../shared/storage/state-store.js';
 
 const VERSION = '1700000000000-000003-local';
 const record: StoredRecord = {

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { BlobStore } from '../../../shared/config/blob-store.js';
-import { MemoryBlobStore } from '../../../shared/config/memory-blob-store.js';
-import { OUTBOX_WATERMARK, readWatermark } from '../../../shared/config/watermark.js';
 import type { CloudEvent } from '../../../shared/events/cloud-event.js';
 import { LocalEventBus } from '../../../shared/events/local-event-bus.js';
 import { ChangePublisher } from '../../../shared/events/publisher.js';
 import { RESOURCE_CHANGED } from '../../../shared/events/resource-changed.js';
+import { formatHlc } from '../../../shared/model/hlc.js';
 import { parseResource } from '../../../shared/model/resource.js';
-import { formatHlc } from '../../../shared/state/hlc.js';
-import { MemoryStateStore } from '../../../shared/state/memory-state-store.js';
-import type { StoredRecord } from '../../../shared/state/state-store.js';
+import type { BlobStore } from '../../../shared/storage/blob-store.js';
+import { MemoryBlobStore } from '../../../shared/storage/memory-blob-store.js';
+import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js';
+import type { StoredRecord } from '../../../shared/storage/state-store.js';
+import { OUTBOX_WATERMARK, readWatermark } from '../../../shared/storage/watermark.js';
 
 const T0 = 1_700_000_000_000;
 const at = (ms: number, counter = 0) => formatHlc({ wall: T0 + ms, counter, node: 'local' });

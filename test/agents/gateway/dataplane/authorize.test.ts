@@ -6,7 +6,7 @@ import type {
   AuthorizationRule,
   HeaderMatch,
   HttpMethod,
-} from '../../../../shared/config/snapshot.js';
+} from '../../../../shared/contract/snapshot.js';
 
 const TD = 'spiffe://acme.test';
 const IDS = [`${TD}/ns/shop/svc/frontend`, `${TD}/ns/shop/svc/reports`, `${TD}/ns/ops/svc/admin`];

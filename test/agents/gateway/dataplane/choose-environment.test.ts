@@ -3,7 +3,7 @@ import {
   chooseEnvironment,
   defaultEnvironmentOrder,
 } from '../../../../agents/gateway/dataplane/choose-environment.js';
-import type { EgressService, RouteRule, SnapshotEnvironment } from '../../../../shared/config/snapshot.js';
+import type { EgressService, RouteRule, SnapshotEnvironment } from '../../../../shared/contract/snapshot.js';
 import { seededRandom } from './support/rng.js';
 import { routeRule } from './support/snapshots.js';
 

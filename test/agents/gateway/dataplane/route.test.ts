@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type RouteRequest, selectRoute } from '../../../../agents/gateway/dataplane/route.js';
-import type { EgressService, RouteMatch, RouteRule } from '../../../../shared/config/snapshot.js';
+import type { EgressService, RouteMatch, RouteRule } from '../../../../shared/contract/snapshot.js';
 import { routeRule } from './support/snapshots.js';
 
 const service = (routes: RouteRule[]): EgressService => ({

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { snapshotHash } from '../../../../shared/config/canonical.js';
-import type { JwsSigningKey } from '../../../../shared/config/signed-jws.js';
-import type { GatewaySnapshot } from '../../../../shared/config/snapshot.js';
+import { snapshotHash } from '../../../../shared/contract/canonical.js';
+import type { JwsSigningKey } from '../../../../shared/contract/signed-jws.js';
+import type { GatewaySnapshot } from '../../../../shared/contract/snapshot.js';
 import { MeshCa } from '../../../../shared/identity/ca.js';
 import { MemoryCaStore } from '../../../../shared/identity/ca-store.js';
 import { MemoryKeyRing } from '../../../../shared/identity/memory-key-ring.js';
-import { formatHlc, parseHlc } from '../../../../shared/state/hlc.js';
+import { formatHlc, parseHlc } from '../../../../shared/model/hlc.js';
 import { TD } from './mesh-host.js';
 
 /** The same JWS with one rule widened in the payload; header and signature untouched. */

@@ -11,8 +11,8 @@ import { rm } from 'node:fs/promises';
 import { decodeProtectedHeader } from 'jose';
 import { newSvidKey } from '../../../../agents/gateway/svid-key.js';
 import { type LocalHost, startLocalHost } from '../../../../functions/local/host.js';
-import { type GatewaySnapshot, gatewayKey } from '../../../../shared/config/snapshot.js';
-import { snapshotBlobKey } from '../../../../shared/config/snapshot-blobs.js';
+import { type GatewaySnapshot, gatewayKey } from '../../../../shared/contract/snapshot.js';
+import { snapshotBlobKey } from '../../../../shared/distribution/snapshot-blobs.js';
 import { doc } from '../../../support/distribution.js';
 import { tempDir } from '../../../support/temp-dir.js';
 

@@ -11,7 +11,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { peekSnapshot } from '../../../../shared/config/signed-snapshot.js';
+import { peekSnapshot } from '../../../../shared/contract/signed-snapshot.js';
 import { parseBundle } from '../../../../shared/identity/bundle.js';
 import { JwtSvidVerifier } from '../../../../shared/identity/jwt-svid.js';
 import { ENV, GATEWAY_ID, GW, TD } from './mesh-host.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AwsIamAttestor } from '../../../../shared/identity/attestation/aws-iam.js';
 import { MemoryReplayCache } from '../../../../shared/identity/attestation/replay-cache.js';
-import type { AttestationRules } from '../../../../shared/identity/attestation-rules.js';
+import type { AttestationRules } from '../../../../shared/model/attestation-rules.js';
 import { UnauthenticatedError, ValidationError } from '../../../../shared/model/errors.js';
 import { startHttpServer } from '../../../support/http.js';
 import { GET_CALLER_IDENTITY_BODY, presignGetCallerIdentity, verifySigV4 } from '../../../support/sigv4.js';

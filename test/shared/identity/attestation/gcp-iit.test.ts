@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GcpIitAttestor } from '../../../../shared/identity/attestation/gcp-iit.js';
 import { MemoryReplayCache } from '../../../../shared/identity/attestation/replay-cache.js';
-import type { AttestationRules } from '../../../../shared/identity/attestation-rules.js';
+import type { AttestationRules } from '../../../../shared/model/attestation-rules.js';
 import { UnauthenticatedError, ValidationError } from '../../../../shared/model/errors.js';
 import { startJwksServer } from '../../../support/http.js';
 import { createTokenIssuer } from '../../../support/token-issuer.js';

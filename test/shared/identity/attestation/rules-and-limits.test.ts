@@ -6,7 +6,7 @@ import {
   checkRulesTrustDomain,
   isMeshIdentity,
   resolveSpiffeId,
-} from '../../../../shared/identity/attestation-rules.js';
+} from '../../../../shared/model/attestation-rules.js';
 import { RateLimitedError, UnauthenticatedError, UnavailableError } from '../../../../shared/model/errors.js';
 
 const gw = 'spiffe://acme.test/gw/aws-us/gw-1';

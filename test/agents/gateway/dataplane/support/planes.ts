@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { createDataPlane } from '../../../../../agents/gateway/dataplane/data-plane.js';
 import type { DataPlane, DataPlaneOptions } from '../../../../../agents/gateway/dataplane/options.js';
-import type { AuthorizationPolicy } from '../../../../../shared/config/snapshot.js';
+import type { AuthorizationPolicy } from '../../../../../shared/contract/snapshot.js';
 import type { TestIdentity } from './identity.js';
 import { startService, type TestService } from './services.js';
 import { snapshotFor, type TestMesh } from './snapshots.js';

@@ -13,7 +13,7 @@ import type {
   OutlierDetection,
   RouteRule,
   SourceIdentity,
-} from '../../../../../shared/config/snapshot.js';
+} from '../../../../../shared/contract/snapshot.js';
 import { gatewaySpiffeId, serviceSpiffeId } from '../../../../../shared/model/names.js';
 import { TRUST_DOMAIN } from '../../../../support/mesh-ca.js';
 

@@ -1,0 +1,231 @@
+/**
+ * What every cloud's composition root shares: configuration read from
+ * environment variables and checked all at once at start-up, the JSON-lines
+ * logger, and composing the API once per cold start. Cloud-agnostic: the
+ * cloud-specific parts (which store, which table) stay in `functions/<cloud>`.
+ *
+ * @module
+ */
+import type { JSONWebKeySet } from 'jose';
+import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
+import { createOperatorAuthenticator, type OperatorAuthOptions } from '../../shared/api/operator-auth.js';
+import type { Api } from '../../shared/api/types.js';
+import { HybridLogicalClock } from '../../shared/model/hlc.js';
+import type { StateStore } from '../../shared/storage/state-store.js';
+
+/** Environment variables, as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Configuration a deployment cannot start with. Thrown once, naming every problem. */
+export class ConfigurationError extends Error {
+  /** The variables to fix. */
+  readonly variables: readonly string[];
+
+  constructor(message: string, variables: readonly string[]) {
+    super(message);
+    this.name = 'ConfigurationError';
+    this.variables = variables;
+  }
+}
+
+/**
+ * Reads variables and collects what is missing or wrong, so that one failed
+ * start names everything to fix instead of one variable per deploy.
+ *
+ * @example
+ * const config = new EnvConfig(process.env);
+ * const table = config.require('WEFT_TABLE_NAME');
+ * config.check('weft on AWS'); // throws ConfigurationError if anything was missing
+ */
+export class EnvConfig {
+  private readonly issues: { name: string; detail: string }[] = [];
+
+  constructor(readonly env: Env) {}
+
+  /** The trimmed value; when unset or blank, records it as missing and returns `''`. */
+  require(name: string, detail = 'is not set'): string {
+    const value = this.optional(name);
+    if (value === undefined) this.invalid(name, detail);
+    return value ?? '';
+  }
+
+  /** The trimmed value, or `undefined` when unset or blank. */
+  optional(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value ? value : undefined;
+  }
+
+  /** Records a variable whose value cannot be used. */
+  invalid(name: string, detail: string): void {
+    this.issues.push({ name, detail });
+  }
+
+  /** True while nothing is missing or wrong. */
+  get ok(): boolean {
+    return this.issues.length === 0;
+  }
+
+  /** @throws ConfigurationError naming every missing and wrong variable. */
+  check(where: string): void {
+    if (this.ok) return;
+    const lines = this.issues.map((i) => `  ${i.name} ${i.detail}`).join('\n');
+    throw new ConfigurationError(
+      `${where} cannot start; fix these environment variables:\n${lines}`,
+      this.issues.map((i) => i.name),
+    );
+  }
+}
+
+/**
+ * Operator authentication from `WEFT_OPERATOR_ISSUER`, `WEFT_OPERATOR_AUDIENCE`,
+ * `WEFT_OPERATOR_JWKS_URL` (https) or `WEFT_OPERATOR_JWKS` (the key set as
+ * JSON), and optionally `WEFT_OPERATOR_ROLE_CLAIM`. Problems go to `config`.
+ */
+export function operatorAuthFromEnv(config: EnvConfig): OperatorAuthOptions {
+  const issuer = config.require('WEFT_OPERATOR_ISSUER', 'is not set: the OIDC issuer of operator tokens');
+  const audience = config.require('WEFT_OPERATOR_AUDIENCE', 'is not set: the audience operator tokens carry');
+  const roleClaim = config.optional('WEFT_OPERATOR_ROLE_CLAIM');
+  const url = config.optional('WEFT_OPERATOR_JWKS_URL');
+  const inline = config.optional('WEFT_OPERATOR_JWKS');
+  let jwks: URL | JSONWebKeySet = { keys: [] };
+  if (url !== undefined && inline !== undefined) {
+    config.invalid('WEFT_OPERATOR_JWKS_URL', 'and WEFT_OPERATOR_JWKS are both set; set one of them');
+  } else if (url !== undefined) {
+    jwks = jwksUrl(config, url) ?? jwks;
+  } else if (inline !== undefined) {
+    jwks = inlineJwks(config, inline) ?? jwks;
+  } else {
+    config.invalid(
+      'WEFT_OPERATOR_JWKS_URL',
+      '(or WEFT_OPERATOR_JWKS) is not set: where the keys of operator tokens are',
+    );
+  }
+  return { jwks, issuer, audience, ...(roleClaim && { roleClaim }) };
+}
+
+function jwksUrl(config: EnvConfig, text: string): URL | undefined {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  // Keys fetched over plain HTTP could be swapped in transit; loopback is for local tests only.
+  const loopback =
+    url?.hostname === 'localhost' || url?.hostname === '127.0.0.1' || url?.hostname === '[::1]';
+  if (url?.protocol === 'https:' || (url?.protocol === 'http:' && loopback)) return url;
+  config.invalid('WEFT_OPERATOR_JWKS_URL', `must be an https URL, got ${JSON.stringify(text)}`);
+  return undefined;
+}
+
+function inlineJwks(config: EnvConfig, text: string): JSONWebKeySet | undefined {
+  try {
+    const value = JSON.parse(text) as { keys?: unknown };
+    if (Array.isArray(value?.keys) && value.keys.length > 0) {
+      const wellFormed = (k: unknown) => typeof k === 'object' && k !== null && 'kty' in k;
+      if (value.keys.every(wellFormed)) return value as JSONWebKeySet;
+    }
+  } catch {
+    // Reported below, with the same message as a JSON value of the wrong shape.
+  }
+  config.invalid('WEFT_OPERATOR_JWKS', 'must be a JWKS as JSON: {"keys": [{"kty": ...}, ...]}');
+  return undefined;
+}
+
+/**
+ * Builds a store. Reads its variables through `config`, so that start-up
+ * names every missing one together with the rest; does no I/O.
+ */
+export type StateStoreFactory = (config: EnvConfig) => StateStore;
+
+/**
+ * The store `WEFT_STATE_BACKEND` names (default `fallback`) among `backends`,
+ * or the one `createStore` builds when a caller injects it. Problems go to
+ * `config`; check it before using the store.
+ */
+export function stateStoreFromEnv(
+  config: EnvConfig,
+  backends: Readonly<Record<string, StateStoreFactory>>,
+  fallback: string,
+  createStore?: StateStoreFactory,
+): StateStore | undefined {
+  const name = config.optional('WEFT_STATE_BACKEND') ?? fallback;
+  const factory = createStore ?? (Object.hasOwn(backends, name) ? backends[name] : undefined);
+  if (!factory) {
+    config.invalid(
+      'WEFT_STATE_BACKEND',
+      `selects the state store (default ${fallback}); this build has no "${name}" adapter ` +
+        `(it has: ${Object.keys(backends).join(', ') || 'none yet'})`,
+    );
+    return undefined;
+  }
+  try {
+    return factory(config);
+  } catch (error) {
+    // A store built from missing variables fails; the missing variables are the news.
+    if (config.ok) throw error;
+    return undefined;
+  }
+}
+
+/** Logs JSON lines to the console, which every cloud's function runtime collects. */
+export function consoleJsonLogger(fields: Record<string, unknown> = {}): ApiLogger {
+  const line = (level: string, event: Record<string, unknown>) =>
+    JSON.stringify({ time: new Date().toISOString(), level, ...fields, ...event });
+  return {
+    info: (event) => console.log(line('info', event)),
+    error: (event) => console.error(line('error', event)),
+  };
+}
+
+/**
+ * An Api that composes the real one on its first call and keeps it for the
+ * life of the instance: once per cold start, and never at import, so a
+ * module can be imported (by tests, by the runtime's loader) without
+ * configuration. A failed composition is logged and thrown on every call;
+ * the environment of an instance does not change, so there is nothing to
+ * retry.
+ */
+export function composeOnFirstCall(compose: () => Api, logger: ApiLogger = consoleJsonLogger()): Api {
+  let api: Api | undefined;
+  return async (request) => {
+    if (!api) {
+      try {
+        api = compose();
+      } catch (error) {
+        logger.error({ msg: 'weft failed to start', error: (error as Error).message ?? String(error) });
+        throw error;
+      }
+    }
+    return api(request);
+  };
+}
+
+/** What a cloud's composition root says about itself. */
+export interface CloudApiOptions {
+  /** The HLC node and the `cloud` field of every log line: `gcp`, `azure`. */
+  readonly cloud: string;
+  /** Named in start-up errors: `weft on GCP`. */
+  readonly where: string;
+  /** The stores `WEFT_STATE_BACKEND` may select, and which one it selects by default. */
+  readonly backends: Readonly<Record<string, StateStoreFactory>>;
+  readonly defaultBackend: string;
+  /** @default the backend `WEFT_STATE_BACKEND` selects */
+  readonly createStore?: StateStoreFactory | undefined;
+  /** @default JSON lines on the console */
+  readonly logger?: ApiLogger | undefined;
+}
+
+/**
+ * The API of one cloud from its environment: operator auth and the state
+ * store, every problem named at once. Does no I/O.
+ *
+ * @throws ConfigurationError naming every missing or malformed variable.
+ */
+export function composeCloudApi(env: Env, options: CloudApiOptions): Api {
+  const config = new EnvConfig(env);
+  const auth = operatorAuthFromEnv(config);
+  const store = stateStoreFromEnv(config, options.backends, options.defaultBackend, options.createStore);
+  config.check(options.where);
+  return createApi({
+    store: store!,
+    hlc: new HybridLogicalClock(options.cloud),
+    authenticate: createOperatorAuthenticator(auth),
+    logger: options.logger ?? consoleJsonLogger({ cloud: options.cloud }),
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The in-memory `StateStore`: the fake every unit test and benchmark baseline
+ * uses. It passes the same contract test as the real adapters.
+ *
+ * @module
+ */
+import { ConflictError } from '../model/errors.js';
+import { compareHlc } from '../model/hlc.js';
+import { formatKey, type Kind, type ResourceKey } from '../model/kinds.js';
+import { matchesSelector } from './label-selector.js';
+import {
+  type ListOptions,
+  type PutOptions,
+  requireLive,
+  type StateStore,
+  type StoredRecord,
+  tombstone,
+  type WriteStamp,
+} from './state-store.js';
+
+const id = (k: ResourceKey) => `${k.kind}\u0000${k.namespace}\u0000${k.name}`;
+
+export class MemoryStateStore implements StateStore {
+  private readonly records = new Map<string, StoredRecord>();
+
+  async get(key: ResourceKey): Promise<StoredRecord | undefined> {
+    // A copy, as every real store returns: a caller editing it must not edit the store.
+    const record = this.records.get(id(key));
+    return record && structuredClone(record);
+  }
+
+  async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
+    requireLive(record);
+    this.check(record.key, options);
+    this.records.set(id(record.key), structuredClone(record));
+  }
+
+  async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
+    this.check(key, options);
+    this.records.set(id(key), tombstone(key, write));
+  }
+
+  async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
+    return [...this.records.values()]
+      .filter(
+        (r) =>
+          r.key.kind === kind &&
+          r.resource !== null &&
+          (options.namespace === undefined || r.key.namespace === options.namespace) &&
+          matchesSelector(options.selector ?? [], r.resource.metadata.labels),
+      )
+      .sort((a, b) => byCodeUnit(a.key.namespace, b.key.namespace) || byCodeUnit(a.key.name, b.key.name))
+      .map((r) => structuredClone(r));
+  }
+
+  async changedSince(version: string | undefined): Promise<StoredRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => version === undefined || compareHlc(r.version, version) > 0)
+      .sort((a, b) => compareHlc(a.version, b.version))
+      .map((r) => structuredClone(r));
+  }
+
+  private check(key: ResourceKey, { ifVersion, ifAbsent }: PutOptions): void {
+    if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
+    if (ifVersion === undefined && !ifAbsent) return;
+    const current = this.records.get(id(key));
+    const ok = ifAbsent
+      ? !current
+      : ifVersion === null
+        ? !current || current.resource === null
+        : current?.version === ifVersion;
+    if (!ok) {
+      const expected = ifAbsent ? '(nothing stored)' : (ifVersion ?? '(absent)');
+      throw new ConflictError(
+        `${formatKey(key)} is at version ${current?.version ?? '(none)'}, expected ${expected}`,
+        current?.version,
+      );
+    }
+  }
+}
+
+/** Locale-free order, the one DynamoDB, Firestore and Azure Tables sort keys by. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
