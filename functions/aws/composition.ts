@@ -1,5 +1,5 @@
 /**
- * The AWS composition root: the API over DynamoDB, wired once per cold start
+ * The AWS composition root: the control plane over DynamoDB, wired once per cold start
  * from the Lambda's environment.
  *
  * | variable | |
@@ -20,13 +20,18 @@
  * @module
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
+import type { ApiLogger } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
 import type { Api } from '../../shared/api/types.js';
 import type { MeshCa } from '../../shared/identity/ca.js';
-import { IdentityService } from '../../shared/identity/identity-service.js';
-import { HybridLogicalClock } from '../../shared/model/hlc.js';
-import { consoleJsonLogger, type Env, EnvConfig, operatorAuthFromEnv } from '../control-plane/startup.js';
+import { type ControlPlane, composeControlPlane } from '../control-plane/compose-control-plane.js';
+import {
+  type CloudPorts,
+  consoleJsonLogger,
+  type Env,
+  EnvConfig,
+  operatorAuthFromEnv,
+} from '../control-plane/startup.js';
 import { DynamoDbJoinTokenStore } from './dynamodb-join-token-store.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
 
@@ -40,6 +45,8 @@ export interface AwsCompositionOptions {
    * @default none: identity is off until the KMS signer lands (see the module comment)
    */
   readonly openCa?: (trustDomain: string) => Promise<MeshCa>;
+  /** The adapters that have landed (blobs, bus). @default none: distribution off */
+  readonly ports?: Omit<CloudPorts, 'openCa' | 'joinTokens'>;
 }
 
 /** What a cold start logs when it serves no identity. */
@@ -48,33 +55,42 @@ export const AWS_IDENTITY_OFF =
   '/v1/bundle, /v1/join-tokens, /v1/attest and /v1/svid/* answer 404';
 
 /**
- * Builds the API from `env`. Does no I/O: the table and the JWKS are first
- * touched by the first request.
+ * Builds the control plane from `env` through `composeControlPlane`. Does no
+ * I/O: the table and the JWKS are first touched by the first request.
+ *
+ * @throws ConfigurationError naming every missing or malformed variable.
+ */
+export function composeAwsControlPlane(
+  env: Env = process.env,
+  options: AwsCompositionOptions = {},
+): ControlPlane {
+  const config = new EnvConfig(env);
+  const tableName = config.require('WEFT_TABLE_NAME', 'is not set: the DynamoDB table that holds the state');
+  const auth = operatorAuthFromEnv(config);
+  config.check('weft on AWS');
+  const client = options.client ?? new DynamoDBClient({});
+  const logger = options.logger ?? consoleJsonLogger({ cloud: 'aws' });
+  if (!options.openCa) logger.info({ msg: AWS_IDENTITY_OFF });
+  return composeControlPlane({
+    cloud: 'aws',
+    store: new DynamoDbStateStore({ client, tableName }),
+    authenticate: createOperatorAuthenticator(auth),
+    logger,
+    ...options.ports,
+    ...(options.openCa && {
+      openCa: options.openCa,
+      joinTokens: new DynamoDbJoinTokenStore({ client, tableName }),
+    }),
+  });
+}
+
+/**
+ * Builds the API from `env`: the control plane's HTTP edge.
  *
  * @throws ConfigurationError naming every missing or malformed variable.
  * @example
  * export const handler = createAwsApiHandler(composeOnFirstCall(() => composeAwsApi()));
  */
 export function composeAwsApi(env: Env = process.env, options: AwsCompositionOptions = {}): Api {
-  const config = new EnvConfig(env);
-  const tableName = config.require('WEFT_TABLE_NAME', 'is not set: the DynamoDB table that holds the state');
-  const auth = operatorAuthFromEnv(config);
-  config.check('weft on AWS');
-  const client = options.client ?? new DynamoDBClient({});
-  const store = new DynamoDbStateStore({ client, tableName });
-  const logger = options.logger ?? consoleJsonLogger({ cloud: 'aws' });
-  let identity: IdentityService | undefined;
-  if (options.openCa) {
-    const joinTokens = new DynamoDbJoinTokenStore({ client, tableName });
-    identity = new IdentityService({ store, provider: 'aws', openCa: options.openCa, joinTokens });
-  } else {
-    logger.info({ msg: AWS_IDENTITY_OFF });
-  }
-  return createApi({
-    store,
-    hlc: new HybridLogicalClock('aws'),
-    authenticate: createOperatorAuthenticator(auth),
-    logger,
-    ...(identity && { identity }),
-  });
+  return composeAwsControlPlane(env, options).api;
 }

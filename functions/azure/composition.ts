@@ -10,7 +10,13 @@
 import { TableClient } from '@azure/data-tables';
 import type { ApiLogger } from '../../shared/api/create-api.js';
 import type { Api } from '../../shared/api/types.js';
-import { composeCloudApi, type Env, type StateStoreFactory } from '../control-plane/startup.js';
+import type { ControlPlane } from '../control-plane/compose-control-plane.js';
+import {
+  type CloudPorts,
+  composeCloudControlPlane,
+  type Env,
+  type StateStoreFactory,
+} from '../control-plane/startup.js';
 import { AzureTableStateStore } from './table-state-store.js';
 
 /**
@@ -33,22 +39,39 @@ export interface AzureCompositionOptions {
   readonly createStore?: StateStoreFactory;
   /** @default JSON lines on the console (Application Insights) */
   readonly logger?: ApiLogger;
+  /** The adapters that have landed (key, blobs, bus). @default none: identity and distribution off */
+  readonly ports?: CloudPorts;
 }
 
 /**
- * Builds the API from `env`. Does no I/O.
+ * Builds the control plane from `env` through `composeControlPlane`. Does no I/O.
+ * Identity and distribution stay off until this cloud's key and blob
+ * adapters land and are passed as `ports`.
  *
  * @throws ConfigurationError naming every missing or malformed variable.
- * @example
- * const api = composeAzureApi(process.env, { createStore: () => new MemoryStateStore() });
  */
-export function composeAzureApi(env: Env = process.env, options: AzureCompositionOptions = {}): Api {
-  return composeCloudApi(env, {
+export function composeAzureControlPlane(
+  env: Env = process.env,
+  options: AzureCompositionOptions = {},
+): ControlPlane {
+  return composeCloudControlPlane(env, {
     cloud: 'azure',
     where: 'weft on Azure',
     backends: AZURE_STATE_BACKENDS,
     defaultBackend: 'tables',
     createStore: options.createStore,
     logger: options.logger,
+    ports: options.ports,
   });
+}
+
+/**
+ * Builds the API from `env`: the control plane's HTTP edge. Does no I/O.
+ *
+ * @throws ConfigurationError naming every missing or malformed variable.
+ * @example
+ * const api = composeAzureApi(process.env, { createStore: () => new MemoryStateStore() });
+ */
+export function composeAzureApi(env: Env = process.env, options: AzureCompositionOptions = {}): Api {
+  return composeAzureControlPlane(env, options).api;
 }

@@ -1,17 +1,18 @@
 /**
  * What every cloud's composition root shares: configuration read from
  * environment variables and checked all at once at start-up, the JSON-lines
- * logger, and composing the API once per cold start. Cloud-agnostic: the
+ * logger, and composing the control plane once per cold start. Cloud-agnostic: the
  * cloud-specific parts (which store, which table) stay in `functions/<cloud>`.
  *
  * @module
  */
 import type { JSONWebKeySet } from 'jose';
-import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
+import type { ApiLogger } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator, type OperatorAuthOptions } from '../../shared/api/operator-auth.js';
 import type { Api } from '../../shared/api/types.js';
-import { HybridLogicalClock } from '../../shared/model/hlc.js';
+import type { Provider } from '../../shared/model/specs.js';
 import type { StateStore } from '../../shared/storage/state-store.js';
+import { type ControlPlane, type ControlPlanePorts, composeControlPlane } from './compose-control-plane.js';
 
 /** Environment variables, as `process.env` holds them. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -174,32 +175,37 @@ export function consoleJsonLogger(fields: Record<string, unknown> = {}): ApiLogg
 }
 
 /**
- * An Api that composes the real one on its first call and keeps it for the
- * life of the instance: once per cold start, and never at import, so a
- * module can be imported (by tests, by the runtime's loader) without
- * configuration. A failed composition is logged and thrown on every call;
- * the environment of an instance does not change, so there is nothing to
- * retry.
+ * A getter that builds `T` on its first call and keeps it for the life of
+ * the instance: once per cold start, and never at import, so a module can be
+ * imported (by tests, by the runtime's loader) without configuration. A
+ * failed composition is logged and thrown on every call; the environment of
+ * an instance does not change, so there is nothing to retry.
  */
-export function composeOnFirstCall(compose: () => Api, logger: ApiLogger = consoleJsonLogger()): Api {
-  let api: Api | undefined;
-  return async (request) => {
-    if (!api) {
+export function onFirstCall<T>(compose: () => T, logger: ApiLogger = consoleJsonLogger()): () => T {
+  let built: { value: T } | undefined;
+  return () => {
+    if (!built) {
       try {
-        api = compose();
+        built = { value: compose() };
       } catch (error) {
         logger.error({ msg: 'weft failed to start', error: (error as Error).message ?? String(error) });
         throw error;
       }
     }
-    return api(request);
+    return built.value;
   };
+}
+
+/** An Api that composes the real one on its first call ({@link onFirstCall}). */
+export function composeOnFirstCall(compose: () => Api, logger: ApiLogger = consoleJsonLogger()): Api {
+  const api = onFirstCall(compose, logger);
+  return async (request) => api()(request);
 }
 
 /** What a cloud's composition root says about itself. */
 export interface CloudApiOptions {
-  /** The HLC node and the `cloud` field of every log line: `gcp`, `azure`. */
-  readonly cloud: string;
+  /** The HLC node, the issuing provider and the `cloud` field of every log line. */
+  readonly cloud: Provider;
   /** Named in start-up errors: `weft on GCP`. */
   readonly where: string;
   /** The stores `WEFT_STATE_BACKEND` may select, and which one it selects by default. */
@@ -209,23 +215,32 @@ export interface CloudApiOptions {
   readonly createStore?: StateStoreFactory | undefined;
   /** @default JSON lines on the console */
   readonly logger?: ApiLogger | undefined;
+  /** The cloud's adapters that have landed; each one absent turns its part off ({@link ControlPlanePorts}). */
+  readonly ports?: CloudPorts | undefined;
 }
 
+/** The optional ports a cloud root passes through to {@link composeControlPlane}. */
+export type CloudPorts = Partial<
+  Pick<ControlPlanePorts, 'openCa' | 'joinTokens' | 'blobs' | 'bus' | 'fetch' | 'attestRateLimit'>
+>;
+
 /**
- * The API of one cloud from its environment: operator auth and the state
- * store, every problem named at once. Does no I/O.
+ * The control plane of one cloud from its environment: operator auth and
+ * the state store, every problem named at once, then the one assembly
+ * ({@link composeControlPlane}) over whatever adapters the cloud has. Does no I/O.
  *
  * @throws ConfigurationError naming every missing or malformed variable.
  */
-export function composeCloudApi(env: Env, options: CloudApiOptions): Api {
+export function composeCloudControlPlane(env: Env, options: CloudApiOptions): ControlPlane {
   const config = new EnvConfig(env);
   const auth = operatorAuthFromEnv(config);
   const store = stateStoreFromEnv(config, options.backends, options.defaultBackend, options.createStore);
   config.check(options.where);
-  return createApi({
+  return composeControlPlane({
+    cloud: options.cloud,
     store: store!,
-    hlc: new HybridLogicalClock(options.cloud),
     authenticate: createOperatorAuthenticator(auth),
     logger: options.logger ?? consoleJsonLogger({ cloud: options.cloud }),
+    ...options.ports,
   });
 }

@@ -10,7 +10,13 @@
 import { Firestore } from '@google-cloud/firestore';
 import type { ApiLogger } from '../../shared/api/create-api.js';
 import type { Api } from '../../shared/api/types.js';
-import { composeCloudApi, type Env, type StateStoreFactory } from '../control-plane/startup.js';
+import type { ControlPlane } from '../control-plane/compose-control-plane.js';
+import {
+  type CloudPorts,
+  composeCloudControlPlane,
+  type Env,
+  type StateStoreFactory,
+} from '../control-plane/startup.js';
 import { FirestoreStateStore } from './firestore-state-store.js';
 
 /**
@@ -30,22 +36,39 @@ export interface GcpCompositionOptions {
   readonly createStore?: StateStoreFactory;
   /** @default JSON lines on the console (Cloud Logging) */
   readonly logger?: ApiLogger;
+  /** The adapters that have landed (key, blobs, bus). @default none: identity and distribution off */
+  readonly ports?: CloudPorts;
 }
 
 /**
- * Builds the API from `env`. Does no I/O.
+ * Builds the control plane from `env` through `composeControlPlane`. Does no I/O.
+ * Identity and distribution stay off until this cloud's key and blob
+ * adapters land and are passed as `ports`.
  *
  * @throws ConfigurationError naming every missing or malformed variable.
- * @example
- * const api = composeGcpApi(process.env, { createStore: () => new MemoryStateStore() });
  */
-export function composeGcpApi(env: Env = process.env, options: GcpCompositionOptions = {}): Api {
-  return composeCloudApi(env, {
+export function composeGcpControlPlane(
+  env: Env = process.env,
+  options: GcpCompositionOptions = {},
+): ControlPlane {
+  return composeCloudControlPlane(env, {
     cloud: 'gcp',
     where: 'weft on GCP',
     backends: GCP_STATE_BACKENDS,
     defaultBackend: 'firestore',
     createStore: options.createStore,
     logger: options.logger,
+    ports: options.ports,
   });
+}
+
+/**
+ * Builds the API from `env`: the control plane's HTTP edge. Does no I/O.
+ *
+ * @throws ConfigurationError naming every missing or malformed variable.
+ * @example
+ * const api = composeGcpApi(process.env, { createStore: () => new MemoryStateStore() });
+ */
+export function composeGcpApi(env: Env = process.env, options: GcpCompositionOptions = {}): Api {
+  return composeGcpControlPlane(env, options).api;
 }

@@ -12,16 +12,17 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
+import type { ApiLogger } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
-import { HybridLogicalClock } from '../../shared/model/hlc.js';
 import type { BlobStore } from '../../shared/storage/blob-store.js';
 import type { StateStore } from '../../shared/storage/state-store.js';
 import { DynamoDbStateStore, ensureTable } from '../aws/dynamodb-state-store.js';
+import { composeControlPlane } from '../control-plane/compose-control-plane.js';
 import { localCaOpener } from './ca.js';
-import { type LocalDistribution, startLocalDistribution } from './distribution.js';
+import { type LocalDistribution, localBus, runLocalDistribution } from './distribution.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
-import { startLocalIdentity } from './identity.js';
+import { FsBlobStore } from './fs-blob-store.js';
+import { localJoinTokens, warmUpLocalIdentity } from './identity.js';
 import { nodeListener } from './node-http.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOperatorKey } from './operator-key.js';
 
@@ -76,44 +77,38 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   await chmod(adminTokenFile, 0o600);
 
   // A damaged key directory stops the start; let go of the state directory so a fixed retry can open it.
-  const openCa = localCaOpener(options.dataDir);
-  let identity: Awaited<ReturnType<typeof startLocalIdentity>>;
+  const blobs = new FsBlobStore(join(options.dataDir, 'blobs'));
+  const bus = localBus(options.logger);
+  const plane = composeControlPlane({
+    cloud: 'local',
+    store: store!,
+    openCa: localCaOpener(options.dataDir),
+    joinTokens: localJoinTokens(embedded && { client: embedded.client, tableName: LOCAL_TABLE }),
+    blobs,
+    bus,
+    authenticate: createOperatorAuthenticator({
+      jwks: key.jwks,
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
+    }),
+    ...(options.attestRateLimit && { attestRateLimit: options.attestRateLimit }),
+    ...(options.logger && { logger: options.logger }),
+    ...(options.fetch && { fetch: options.fetch }),
+  });
   let distribution: LocalDistribution;
   try {
-    identity = await startLocalIdentity({
-      dataDir: options.dataDir,
-      store: store!,
-      openCa,
-      ...(embedded && { dynamoDb: { client: embedded.client, tableName: LOCAL_TABLE } }),
-      ...(options.attestRateLimit && { attestRateLimit: options.attestRateLimit }),
+    await warmUpLocalIdentity(plane.identity!, options.dataDir, options.logger);
+    distribution = await runLocalDistribution({
+      plane,
+      bus,
       ...(options.logger && { logger: options.logger }),
-    });
-    distribution = await startLocalDistribution({
-      dataDir: options.dataDir,
-      store: store!,
-      openCa,
-      ...(options.logger && { logger: options.logger }),
-      ...(options.fetch && { fetch: options.fetch }),
       ...(options.sweepIntervalMs && { sweepIntervalMs: options.sweepIntervalMs }),
     });
   } catch (error) {
     await embedded?.close();
     throw error;
   }
-
-  const api = createApi({
-    store: store!,
-    identity,
-    distribution: distribution.api,
-    onWrite: distribution.onWrite,
-    hlc: new HybridLogicalClock('local'),
-    authenticate: createOperatorAuthenticator({
-      jwks: key.jwks,
-      issuer: LOCAL_ISSUER,
-      audience: LOCAL_AUDIENCE,
-    }),
-    ...(options.logger && { logger: options.logger }),
-  });
+  const api = plane.api;
   const server = createServer(nodeListener(api));
   try {
     await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
@@ -131,7 +126,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     adminToken,
     adminTokenFile,
     store: store!,
-    blobs: distribution.blobs,
+    blobs,
     idle: () => distribution.idle(),
     async close() {
       await new Promise<void>((resolve) => {

@@ -1,0 +1,151 @@
+/**
+ * The one assembly of weft's control plane. Every host calls it, the local
+ * dev host and each cloud's composition root alike, so a cloud root is
+ * adapter construction and little else:
+ *
+ * ```
+ * ports (state, blobs, bus, CA keys, join tokens, clock, logger)
+ *   -> API (HTTP) + identity + distribution (publisher, sweep, compile, notifier, convergence)
+ * ```
+ *
+ * What a host lacks turns a part off, never on by accident: no `openCa`
+ * means no identity and no distribution (nothing can sign); no `blobs`
+ * means no distribution; no `bus` means writes are not published (the
+ * compile use case still runs on events the host delivers itself).
+ *
+ * @module
+ */
+import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
+import type { Authenticator } from '../../shared/api/operator-auth.js';
+import type { Api } from '../../shared/api/types.js';
+import { type DistributeReport, Distributor } from '../../shared/distribution/distribute.js';
+import { caAuthority, meshTrust } from '../../shared/distribution/mesh-authority.js';
+import { Notifier } from '../../shared/distribution/notifier.js';
+import type { CloudEvent } from '../../shared/events/cloud-event.js';
+import type { EventBus } from '../../shared/events/event-bus.js';
+import { ChangePublisher } from '../../shared/events/publisher.js';
+import { RESOURCE_CHANGED } from '../../shared/events/resource-changed.js';
+import type { JoinTokenStore } from '../../shared/identity/attestation/join-token-store.js';
+import { FixedWindowRateLimiter } from '../../shared/identity/attestation/rate-limiter.js';
+import type { MeshCa } from '../../shared/identity/ca.js';
+import { IdentityService } from '../../shared/identity/identity-service.js';
+import { HybridLogicalClock } from '../../shared/model/hlc.js';
+import type { Provider } from '../../shared/model/specs.js';
+import type { BlobStore } from '../../shared/storage/blob-store.js';
+import type { StateStore } from '../../shared/storage/state-store.js';
+
+/** The ports a host hands over; every optional one turns a part off when absent. */
+export interface ControlPlanePorts {
+  /** Which cloud this control plane runs in: the HLC node, the issuing provider, the events' `source`. */
+  readonly cloud: Provider;
+  readonly store: StateStore;
+  /** Checks operator tokens. */
+  readonly authenticate: Authenticator;
+  /**
+   * Opens the mesh CA (its signing keys) of a trust domain.
+   * @default none: no identity and no distribution, and the host says why
+   */
+  readonly openCa?: (trustDomain: string) => Promise<MeshCa>;
+  /** Where join tokens live. @default none: identity off */
+  readonly joinTokens?: JoinTokenStore;
+  /** Signed snapshots, status reports and watermarks. @default none: distribution off */
+  readonly blobs?: BlobStore;
+  /** Where stored writes are published. @default none: writes are not published */
+  readonly bus?: EventBus;
+  /** @default silent */
+  readonly logger?: ApiLogger;
+  /** How webhooks are POSTed. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** `POST /v1/attest` attempts per source address. @default the identity service's */
+  readonly attestRateLimit?: { readonly limit: number; readonly windowMs: number };
+}
+
+/** The assembled control plane: the API and the use cases a cloud's functions call. */
+export interface ControlPlane {
+  readonly api: Api;
+  /** Workload identity, when `openCa` and `joinTokens` were given. */
+  readonly identity?: IdentityService;
+  /** Whether snapshots are compiled, signed and stored here. */
+  readonly distributes: boolean;
+  /**
+   * The bus-triggered `compile` use case: rebuilds, signs and stores the
+   * snapshots a batch of change events touches, then notifies the gateways.
+   * Idempotent; malformed events are logged and skipped.
+   *
+   * @returns `undefined` when the events named nothing new or distribution is off.
+   */
+  compile(events: readonly CloudEvent[]): Promise<DistributeReport | undefined>;
+  /** Reads the whole state and compiles every gateway (a cold start, a repair). */
+  compileAll(): Promise<DistributeReport | undefined>;
+  /**
+   * The scheduled `sweep` use case: republishes every stored write the bus
+   * has not carried (a crash between store and publish loses nothing).
+   *
+   * @returns how many events it published (0 with no bus).
+   */
+  sweep(): Promise<number>;
+  /** Resolves once every webhook notification started so far has settled. */
+  idle(): Promise<void>;
+  /** Lets notifications in flight settle. */
+  close(): Promise<void>;
+}
+
+const SILENT: ApiLogger = { info() {}, error() {} };
+
+/**
+ * Builds the API, identity and distribution from ports. Does no I/O.
+ *
+ * @example
+ * const plane = composeControlPlane({ cloud: 'aws', store, authenticate, openCa, joinTokens, blobs, bus });
+ * export const compile = createAwsCompileHandler(plane);
+ */
+export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
+  const logger = ports.logger ?? SILENT;
+  const { store, openCa, blobs } = ports;
+  const limit = ports.attestRateLimit;
+  const identity =
+    openCa && ports.joinTokens
+      ? new IdentityService({
+          store,
+          provider: ports.cloud,
+          openCa,
+          joinTokens: ports.joinTokens,
+          ...(limit && { attestLimiter: new FixedWindowRateLimiter(limit) }),
+        })
+      : undefined;
+
+  const authority = openCa && caAuthority(openCa, ports.cloud);
+  const notifier =
+    authority &&
+    new Notifier({
+      ...(ports.fetch && { fetch: ports.fetch }),
+      onOutcome: (o) => (o.result === 'failed' ? logger.error : logger.info)({ msg: 'webhook', ...o }),
+    });
+  const distributor =
+    authority && blobs && notifier && new Distributor({ store, blobs, authority, notifier, logger });
+  const publisher =
+    ports.bus &&
+    blobs &&
+    new ChangePublisher({ store, bus: ports.bus, blobs, source: `/weft/${ports.cloud}` });
+
+  const api = createApi({
+    store,
+    hlc: new HybridLogicalClock(ports.cloud),
+    authenticate: ports.authenticate,
+    logger,
+    ...(identity && { identity }),
+    ...(authority && blobs && { distribution: { blobs, trust: meshTrust(store, authority) } }),
+    ...(publisher && { onWrite: (records) => publisher.publish(records) }),
+  });
+
+  return {
+    api,
+    ...(identity && { identity }),
+    distributes: distributor !== undefined,
+    compile: async (events) => distributor?.handle(events.filter((e) => e.type === RESOURCE_CHANGED)),
+    compileAll: async () => distributor?.compileAll(),
+    sweep: async () => (publisher ? publisher.sweep() : 0),
+    idle: async () => notifier?.idle(),
+    close: async () => notifier?.close(),
+  };
+}
