@@ -6,14 +6,8 @@
  */
 import { z } from 'zod';
 import { statusReportSchema } from '../distribution/gateway-status.js';
+import { jsonSchema, problem, ref } from './openapi-parts.js';
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ref('Problem') } },
-});
 const param = (name: string, description: string) => ({
   name,
   in: 'path',

@@ -13,14 +13,8 @@ import {
   jwtSvidRequestSchema,
   renewX509RequestSchema,
 } from '../identity/identity-requests.js';
+import { jsonSchema, problem, ref } from './openapi-parts.js';
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ref('Problem') } },
-});
 const ok = (description: string, schema: object, headers?: object) => ({
   description,
   ...(headers && { headers }),

@@ -10,6 +10,7 @@ import { metadataSchema, statusSchema } from '../model/resource.js';
 import { SPEC_SCHEMAS } from '../model/specs.js';
 import { distributionOpenApi } from './openapi-distribution.js';
 import { identityOpenApi } from './openapi-identity.js';
+import { jsonSchema, problem, ref } from './openapi-parts.js';
 
 const problemSchema = z.object({
   type: z.string(),
@@ -32,14 +33,6 @@ function documentSchema(kind: Kind) {
   });
 }
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ref('Problem') } },
-});
 const body = (schema: object) => ({
   required: true,
   content: { 'application/json': { schema }, 'application/yaml': { schema } },
