@@ -9,12 +9,12 @@
  *
  * @module
  */
-import { authorize } from '../agents/gateway/dataplane/authorize.js';
 import {
+  authorize,
   chooseEnvironment,
   defaultEnvironmentOrder,
-} from '../agents/gateway/dataplane/choose-environment.js';
-import { selectRoute } from '../agents/gateway/dataplane/route.js';
+  selectRoute,
+} from '../agents/gateway/dataplane/index.js';
 import type { AuthorizationPolicy, EgressService, GatewaySnapshot } from '../shared/contract/snapshot.js';
 import { matchesIdentity } from '../shared/model/names.js';
 
