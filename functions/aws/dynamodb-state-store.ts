@@ -16,9 +16,9 @@ import {
   type QueryCommandInput,
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { ConflictError } from '../../shared/model/errors.js';
 import { compareHlc } from '../../shared/model/hlc.js';
-import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
+import type { Kind, ResourceKey } from '../../shared/model/kinds.js';
+import { conflictError, type Precondition, preconditionOf } from '../../shared/storage/compare-and-set.js';
 import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
   type ListOptions,
@@ -137,7 +137,8 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   private async write(key: ResourceKey, item: Item, options: PutOptions): Promise<void> {
-    const condition = conditionOf(options);
+    const precondition = preconditionOf(options);
+    const condition = conditionOf(precondition);
     try {
       await this.client.send(
         new PutItemCommand({
@@ -152,12 +153,7 @@ export class DynamoDbStateStore implements StateStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw toStoreError(error, this.tableName);
       // Without the old item, read it: the version may have moved on again, but it is only a hint.
       const current = error.Item ? fromItem(error.Item).version : (await this.get(key))?.version;
-      const expected = options.ifAbsent ? '(nothing stored)' : (options.ifVersion ?? '(absent)');
-      throw new ConflictError(
-        `${formatKey(key)} is at version ${current ?? '(none)'}, expected ${expected}`,
-        current,
-        { cause: error },
-      );
+      throw conflictError(key, precondition, current, error);
     }
   }
 }
@@ -167,24 +163,25 @@ type Condition = Pick<
   'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
 >;
 
-function conditionOf({ ifVersion, ifAbsent }: PutOptions): Condition | undefined {
-  if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
-  if (ifAbsent) return { ConditionExpression: 'attribute_not_exists(pk)' };
-  if (ifVersion === null) {
-    return {
-      ConditionExpression: 'attribute_not_exists(pk) OR #deleted = :true',
-      ExpressionAttributeNames: { '#deleted': 'deleted' },
-      ExpressionAttributeValues: { ':true': { BOOL: true } },
-    };
+function conditionOf(precondition: Precondition): Condition | undefined {
+  switch (precondition.kind) {
+    case 'none':
+      return undefined;
+    case 'absent':
+      return { ConditionExpression: 'attribute_not_exists(pk)' };
+    case 'absent-or-deleted':
+      return {
+        ConditionExpression: 'attribute_not_exists(pk) OR #deleted = :true',
+        ExpressionAttributeNames: { '#deleted': 'deleted' },
+        ExpressionAttributeValues: { ':true': { BOOL: true } },
+      };
+    case 'version':
+      return {
+        ConditionExpression: '#version = :v',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':v': { S: precondition.version } },
+      };
   }
-  if (ifVersion !== undefined) {
-    return {
-      ConditionExpression: '#version = :v',
-      ExpressionAttributeNames: { '#version': 'version' },
-      ExpressionAttributeValues: { ':v': { S: ifVersion } },
-    };
-  }
-  return undefined;
 }
 
 function byCodeUnit(a: string, b: string): number {

@@ -7,9 +7,15 @@
  * @module
  */
 import { odata, type TableClient } from '@azure/data-tables';
-import { ConflictError } from '../../shared/model/errors.js';
 import { compareHlc } from '../../shared/model/hlc.js';
-import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
+import type { Kind, ResourceKey } from '../../shared/model/kinds.js';
+import {
+  conflictError,
+  createsOnly,
+  holds,
+  needsRead,
+  preconditionOf,
+} from '../../shared/storage/compare-and-set.js';
 import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
   type ListOptions,
@@ -119,27 +125,19 @@ export class AzureTableStateStore implements StateStore {
     return records;
   }
 
-  private async write(key: ResourceKey, entity: Entity, { ifVersion, ifAbsent }: PutOptions): Promise<void> {
-    if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
-    const expected = ifAbsent ? '(nothing stored)' : (ifVersion ?? '(absent)');
+  private async write(key: ResourceKey, entity: Entity, options: PutOptions): Promise<void> {
+    const precondition = preconditionOf(options);
     const conflict = (current: string | undefined, cause?: unknown) =>
-      new ConflictError(
-        `${formatKey(key)} is at version ${current ?? '(none)'}, expected ${expected}`,
-        current,
-        { cause },
-      );
+      conflictError(key, precondition, current, cause);
     // Inserts and unconditional writes need no read: the service refuses an
     // insert over any entity, tombstones included.
-    const current = ifVersion === undefined ? undefined : await this.read(key);
-    if (current) {
-      const ok = ifVersion === null ? current.deleted === true : current.version === ifVersion;
-      if (!ok) throw conflict(typeof current.version === 'string' ? current.version : undefined);
-    } else if (typeof ifVersion === 'string') {
-      throw conflict(undefined);
-    }
+    const current = needsRead(precondition) ? await this.read(key) : undefined;
+    const version = typeof current?.version === 'string' ? current.version : undefined;
+    if (!holds(precondition, current && { version, deleted: current.deleted === true }))
+      throw conflict(version);
     try {
       if (current) await this.client.updateEntity(entity, 'Replace', { etag: current.etag });
-      else if (ifAbsent || ifVersion === null) await this.client.createEntity(entity);
+      else if (createsOnly(precondition)) await this.client.createEntity(entity);
       else await this.client.upsertEntity(entity, 'Replace');
     } catch (error) {
       if (!isLostRace(error)) throw toStoreError(error, this.client.tableName);

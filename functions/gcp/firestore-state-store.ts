@@ -6,8 +6,15 @@
  *
  * @module
  */
-import { ConflictError } from '../../shared/model/errors.js';
+
 import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
+import {
+  conflictError,
+  createsOnly,
+  holds,
+  needsRead,
+  preconditionOf,
+} from '../../shared/storage/compare-and-set.js';
 import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
   type ListOptions,
@@ -120,26 +127,18 @@ export class FirestoreStateStore implements StateStore {
     }
   }
 
-  private async write(record: StoredRecord, { ifVersion, ifAbsent }: PutOptions): Promise<void> {
-    if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
+  private async write(record: StoredRecord, options: PutOptions): Promise<void> {
+    const precondition = preconditionOf(options);
     const { key } = record;
-    const expected = ifAbsent ? '(nothing stored)' : (ifVersion ?? '(absent)');
     const conflict = (current: string | undefined, cause?: unknown) =>
-      new ConflictError(
-        `${formatKey(key)} is at version ${current ?? '(none)'}, expected ${expected}`,
-        current,
-        { cause },
-      );
+      conflictError(key, precondition, current, cause);
     // Creates and unconditional writes need no read: Firestore refuses a create
     // over any document, tombstones included.
-    const snapshot = ifVersion === undefined ? undefined : await this.read(key);
+    const snapshot = needsRead(precondition) ? await this.read(key) : undefined;
     const current = snapshot?.exists ? snapshot.data() : undefined;
-    if (current) {
-      const ok = ifVersion === null ? current.deleted === true : current.version === ifVersion;
-      if (!ok) throw conflict(typeof current.version === 'string' ? current.version : undefined);
-    } else if (typeof ifVersion === 'string') {
-      throw conflict(undefined);
-    }
+    const version = typeof current?.version === 'string' ? current.version : undefined;
+    if (!holds(precondition, current && { version, deleted: current.deleted === true }))
+      throw conflict(version);
     const ref = this.records.doc(documentId(key));
     const fields = toDocument(record);
     try {
@@ -147,7 +146,7 @@ export class FirestoreStateStore implements StateStore {
         const lastUpdateTime = snapshot?.updateTime;
         if (!lastUpdateTime) throw new Error(`Firestore returned ${formatKey(key)} without an updateTime`);
         await ref.update(fields, { lastUpdateTime });
-      } else if (ifAbsent || ifVersion === null) await ref.create(fields);
+      } else if (createsOnly(precondition)) await ref.create(fields);
       else await ref.set(fields);
     } catch (error) {
       if (!isLostRace(error)) throw toStoreError(error, this.collection);

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { ConflictError } from '../model/errors.js';
 import { compareHlc } from '../model/hlc.js';
-import { formatKey, type Kind, type ResourceKey } from '../model/kinds.js';
+import type { Kind, ResourceKey } from '../model/kinds.js';
+import { conflictError, holds, preconditionOf } from './compare-and-set.js';
 import { matchesSelector } from './label-selector.js';
 import {
   type ListOptions,
@@ -60,22 +60,11 @@ export class MemoryStateStore implements StateStore {
       .map((r) => structuredClone(r));
   }
 
-  private check(key: ResourceKey, { ifVersion, ifAbsent }: PutOptions): void {
-    if (ifAbsent && ifVersion !== undefined) throw new TypeError('pass ifVersion or ifAbsent, not both');
-    if (ifVersion === undefined && !ifAbsent) return;
+  private check(key: ResourceKey, options: PutOptions): void {
+    const precondition = preconditionOf(options);
     const current = this.records.get(id(key));
-    const ok = ifAbsent
-      ? !current
-      : ifVersion === null
-        ? !current || current.resource === null
-        : current?.version === ifVersion;
-    if (!ok) {
-      const expected = ifAbsent ? '(nothing stored)' : (ifVersion ?? '(absent)');
-      throw new ConflictError(
-        `${formatKey(key)} is at version ${current?.version ?? '(none)'}, expected ${expected}`,
-        current?.version,
-      );
-    }
+    const state = current && { version: current.version, deleted: current.resource === null };
+    if (!holds(precondition, state)) throw conflictError(key, precondition, current?.version);
   }
 }
 
