@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import { sleep } from '../shared/model/backoff.js';
 import type { ApiClient } from './api-client.js';
 import type { CommandContext } from './command.js';
 import { RequestError } from './errors.js';
@@ -86,16 +88,4 @@ function progress(c: Convergence): string {
   const names = c.lagging.slice(0, 3).map((l) => l.gateway);
   const more = c.lagging.length > 3 ? ` and ${c.lagging.length - 3} more` : '';
   return `waiting: ${c.applied}/${c.targeted} gateways applied${names.length ? ` (lagging: ${names.join(', ')}${more})` : ''}`;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { type ParsedBundle, parseBundle } from '../../shared/identity/bundle.js';
-import { Backoff, sleep } from './backoff.js';
+import { Backoff, sleep } from '../../shared/model/backoff.js';
 import type { ControlPlaneClient, GatewayPath } from './control-plane-client.js';
 import type { DataFiles } from './data-files.js';
 import { ControlPlaneRefusedError, ControlPlaneUnavailableError, JoinTokenNeededError } from './errors.js';

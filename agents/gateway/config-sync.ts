@@ -14,8 +14,8 @@
 import { SnapshotRefusedError } from '../../shared/contract/signed-jws.js';
 import { verifySnapshot } from '../../shared/contract/signed-snapshot.js';
 import type { ParsedBundle } from '../../shared/identity/bundle.js';
+import type { Random } from '../../shared/model/backoff.js';
 import type { AppliedConfig } from './applied-config.js';
-import type { Random } from './backoff.js';
 import type { ControlPlaneClient, GatewayPath } from './control-plane-client.js';
 import type { DataFiles } from './data-files.js';
 import { ControlPlaneRefusedError } from './errors.js';

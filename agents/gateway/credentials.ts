@@ -14,7 +14,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { controlPlaneAudience } from '../../shared/identity/audiences.js';
 import type { ParsedBundle } from '../../shared/identity/bundle.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../../shared/model/backoff.js';
 import type { Identity } from './bootstrap.js';
 import { remedy } from './bootstrap.js';
 import type { ControlPlaneClient, GatewayPath } from './control-plane-client.js';

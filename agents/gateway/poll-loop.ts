@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Backoff, jittered, type Random } from './backoff.js';
+import { Backoff, jittered, type Random } from '../../shared/model/backoff.js';
 
 /** Options of {@link PollLoop}. */
 export interface PollLoopOptions {
