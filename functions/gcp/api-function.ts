@@ -5,9 +5,9 @@
  * @module
  */
 import { type HttpFunction, http, type Request } from '@google-cloud/functions-framework';
+import { readCappedBody } from '../../shared/api/body.js';
 import { problemResponse } from '../../shared/api/problem.js';
-import { type Api, type ApiRequest, MAX_BODY_BYTES } from '../../shared/api/types.js';
-import { PayloadTooLargeError } from '../../shared/model/errors.js';
+import type { Api, ApiRequest } from '../../shared/api/types.js';
 import { composeOnFirstCall } from '../control-plane/startup.js';
 import { composeGcpApi } from './composition.js';
 
@@ -52,25 +52,8 @@ async function toApiRequest(req: Request): Promise<ApiRequest> {
  * forms into `req.body`, but keeps the bytes in `req.rawBody`; the API parses
  * (and reports errors) itself. With no `Content-Type` nothing was read yet.
  */
-async function readBody(req: Request): Promise<string | undefined> {
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
-  let raw = req.rawBody;
-  if (!raw && req.readable) {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) throw tooLarge();
-      chunks.push(chunk as Buffer);
-    }
-    raw = Buffer.concat(chunks);
-  }
-  if (raw && raw.length > MAX_BODY_BYTES) throw tooLarge();
-  return raw?.length ? raw.toString('utf8') : undefined;
-}
-
-function tooLarge(): PayloadTooLargeError {
-  return new PayloadTooLargeError(`the body is over ${MAX_BODY_BYTES} bytes; split it into several requests`);
+function readBody(req: Request): Promise<string | undefined> {
+  return readCappedBody(req.readable ? req : undefined, req.headers['content-length'], req.rawBody);
 }
 
 /**

@@ -4,9 +4,9 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readCappedBody } from '../../shared/api/body.js';
 import { problemResponse } from '../../shared/api/problem.js';
-import { type Api, type ApiRequest, type ApiResponse, MAX_BODY_BYTES } from '../../shared/api/types.js';
-import { PayloadTooLargeError } from '../../shared/model/errors.js';
+import type { Api, ApiRequest, ApiResponse } from '../../shared/api/types.js';
 
 /**
  * Reads a node request into an ApiRequest, refusing (without buffering) a
@@ -16,15 +16,7 @@ import { PayloadTooLargeError } from '../../shared/model/errors.js';
  */
 export async function readApiRequest(req: IncomingMessage): Promise<ApiRequest> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readCappedBody(req, req.headers['content-length']);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -34,7 +26,7 @@ export async function readApiRequest(req: IncomingMessage): Promise<ApiRequest> 
     path: url.pathname,
     query: Object.fromEntries(url.searchParams),
     headers,
-    body: size > 0 ? Buffer.concat(chunks).toString('utf8') : undefined,
+    body,
     sourceIp: req.socket.remoteAddress,
   };
 }
@@ -57,8 +49,4 @@ export function nodeListener(api: Api) {
     }
     writeApiResponse(res, response);
   };
-}
-
-function tooLarge(): PayloadTooLargeError {
-  return new PayloadTooLargeError(`the body is over ${MAX_BODY_BYTES} bytes; split it into several requests`);
 }

@@ -5,7 +5,15 @@
  * @module
  */
 import { type CST, Parser, parseAllDocuments } from 'yaml';
-import { MalformedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../model/errors.js';
+import type { z } from 'zod';
+import { MAX_IDENTITY_BODY_BYTES } from '../identity/identity-requests.js';
+import {
+  MalformedError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../model/errors.js';
+import { toFieldIssues } from '../model/resource.js';
 import { MAX_APPLY_DOCUMENTS, MAX_BODY_BYTES } from './types.js';
 
 export type BodyFormat = 'json' | 'yaml';
@@ -23,12 +31,41 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
   );
 }
 
+/** The one refusal of a body over `MAX_BODY_BYTES`, however it arrived. */
+export function bodyTooLarge(): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the body is over ${MAX_BODY_BYTES} bytes; split it into several requests`);
+}
+
 export function checkSize(body: string | undefined): void {
-  if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(
-      `the body is over ${MAX_BODY_BYTES} bytes; split it into several requests`,
-    );
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) throw bodyTooLarge();
+}
+
+/**
+ * Reads a request body from a host's stream, refusing it (without
+ * buffering the rest) past `MAX_BODY_BYTES`, declared or sent: the one
+ * size-capped reader every host that streams a body uses.
+ *
+ * @param prefix bytes the host already read (a framework's raw body), if any.
+ * @returns the body as UTF-8, or `undefined` when it is empty.
+ * @throws PayloadTooLargeError past the limit.
+ */
+export async function readCappedBody(
+  stream: AsyncIterable<Uint8Array> | undefined,
+  contentLength: string | undefined,
+  prefix?: Uint8Array,
+): Promise<string | undefined> {
+  if (Number(contentLength ?? 0) > MAX_BODY_BYTES) throw bodyTooLarge();
+  const chunks: Uint8Array[] = prefix ? [prefix] : [];
+  let size = prefix?.length ?? 0;
+  if (size > MAX_BODY_BYTES) throw bodyTooLarge();
+  if (stream && !prefix) {
+    for await (const chunk of stream) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw bodyTooLarge();
+      chunks.push(chunk);
+    }
   }
+  return size > 0 ? Buffer.concat(chunks).toString('utf8') : undefined;
 }
 
 /** Parses one document. */
@@ -117,4 +154,35 @@ function isList(value: unknown): value is { items: unknown[] } {
     return false;
   const kind = (value as { kind?: unknown }).kind;
   return kind === undefined || (typeof kind === 'string' && kind.endsWith('List'));
+}
+
+/**
+ * Parses an identity request body against `schema`.
+ *
+ * @throws PayloadTooLargeError past 64 KiB; UnsupportedMediaTypeError for
+ *   anything but JSON; MalformedError for no or unparseable JSON;
+ *   ValidationError naming each bad field.
+ */
+export function readIdentityBody<T extends z.ZodType>(
+  body: string | undefined,
+  contentType: string | undefined,
+  schema: T,
+): z.infer<T> {
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_IDENTITY_BODY_BYTES) {
+    throw new PayloadTooLargeError(`identity requests are at most ${MAX_IDENTITY_BODY_BYTES} bytes`);
+  }
+  if (bodyFormat(contentType) !== 'json')
+    throw new UnsupportedMediaTypeError('identity requests are JSON only: send application/json');
+  if (body === undefined || body.trim() === '')
+    throw new MalformedError('the request has no body; send JSON');
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    throw new MalformedError(`the body is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = toFieldIssues(parsed.error);
+  throw new ValidationError(`${issues[0]?.pointer || 'body'}: ${issues[0]?.detail ?? 'invalid'}`, issues);
 }

@@ -13,11 +13,11 @@ import {
   joinTokenRequestSchema,
   jwtMintRequestSchema,
   jwtSvidRequestSchema,
-  readIdentityBody,
   renewX509RequestSchema,
 } from '../identity/identity-requests.js';
 import type { IdentityService, IssuedSvids } from '../identity/identity-service.js';
 import { NotFoundError } from '../model/errors.js';
+import { readIdentityBody } from './body.js';
 import type { ApiLogger } from './create-api.js';
 import { allowMethod, matchesEtag } from './http-semantics.js';
 import { type Authenticator, requireAdmin } from './operator-auth.js';

@@ -1,20 +1,13 @@
 /**
  * The bodies of the identity endpoints, as zod schemas (which the OpenAPI
- * document reuses), and reading them: JSON only, at most 64 KiB, parsed
- * before anything else happens.
+ * document reuses) and their limits. The HTTP edge reads them
+ * (`readIdentityBody` in `shared/api/body.ts`): JSON only, at most 64 KiB,
+ * parsed before anything else happens.
  *
  * @module
  */
 import { z } from 'zod';
-import { bodyFormat } from '../api/body.js';
 import { isDuration } from '../model/duration.js';
-import {
-  MalformedError,
-  PayloadTooLargeError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from '../model/errors.js';
-import { toFieldIssues } from '../model/resource.js';
 
 /** Largest identity request body: a CSR, a proof with its chain, or a cloud token fit easily. */
 export const MAX_IDENTITY_BODY_BYTES = 64 * 1024;
@@ -82,34 +75,3 @@ export type AttestRequest = z.infer<typeof attestRequestSchema>;
 export type RenewX509Request = z.infer<typeof renewX509RequestSchema>;
 export type JwtSvidRequest = z.infer<typeof jwtSvidRequestSchema>;
 export type JwtMintRequest = z.infer<typeof jwtMintRequestSchema>;
-
-/**
- * Parses an identity request body against `schema`.
- *
- * @throws PayloadTooLargeError past 64 KiB; UnsupportedMediaTypeError for
- *   anything but JSON; MalformedError for no or unparseable JSON;
- *   ValidationError naming each bad field.
- */
-export function readIdentityBody<T extends z.ZodType>(
-  body: string | undefined,
-  contentType: string | undefined,
-  schema: T,
-): z.infer<T> {
-  if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_IDENTITY_BODY_BYTES) {
-    throw new PayloadTooLargeError(`identity requests are at most ${MAX_IDENTITY_BODY_BYTES} bytes`);
-  }
-  if (bodyFormat(contentType) !== 'json')
-    throw new UnsupportedMediaTypeError('identity requests are JSON only: send application/json');
-  if (body === undefined || body.trim() === '')
-    throw new MalformedError('the request has no body; send JSON');
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch (error) {
-    throw new MalformedError(`the body is not valid JSON: ${(error as Error).message}`, { cause: error });
-  }
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = toFieldIssues(parsed.error);
-  throw new ValidationError(`${issues[0]?.pointer || 'body'}: ${issues[0]?.detail ?? 'invalid'}`, issues);
-}
