@@ -12,19 +12,15 @@
  *
  * @module
  */
-import type { webcrypto } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gatewaysAudience } from '../../shared/identity/audiences.js';
 import { buildBundle, parseBundle } from '../../shared/identity/bundle.js';
 import { MeshCa } from '../../shared/identity/ca.js';
-import { authorityKeyIdentifier } from '../../shared/identity/ca-certificates.js';
 import { FileCaStore } from '../../shared/identity/file-ca-store.js';
 import { FileKeyRing } from '../../shared/identity/file-key-signer.js';
 import { issueJwtSvid } from '../../shared/identity/jwt-svid.js';
-import { signerCrypto, signerCryptoKey } from '../../shared/identity/signer.js';
-import { randomSerial, x509 } from '../../shared/identity/x509.js';
-import { issueX509Svid, readCsrKey } from '../../shared/identity/x509-svid.js';
+import { issueX509Svid } from '../../shared/identity/x509-svid.js';
 import { gatewaySpiffeId } from '../../shared/model/names.js';
 import { makeCsr } from '../../test/support/csr.js';
 import { TRUST_DOMAIN, WORKLOAD_ID } from './snapshots.js';
@@ -60,49 +56,6 @@ async function put(path: string, text: string, mode: number): Promise<string> {
   return path;
 }
 
-/** A leaf like `issueX509Svid`'s, plus a DNS SAN: what nginx's host check needs. */
-async function issueWithDnsName(
-  ca: MeshCa,
-  csrPem: string,
-  spiffeId: string,
-  dns: string,
-): Promise<string[]> {
-  const publicKey = await readCsrKey(csrPem);
-  const issuer = await ca.issuer('aws');
-  const now = Date.now();
-  const leaf = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: randomSerial(),
-      subject: 'O=weft',
-      issuer: issuer.certificate.subjectName,
-      notBefore: new Date(now - 10_000),
-      notAfter: new Date(now + TTL_MS),
-      publicKey,
-      signingKey: signerCryptoKey(issuer.signer),
-      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.EcdsaParams,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
-          true,
-        ),
-        new x509.ExtendedKeyUsageExtension([
-          x509.ExtendedKeyUsage.serverAuth,
-          x509.ExtendedKeyUsage.clientAuth,
-        ]),
-        new x509.SubjectAlternativeNameExtension([
-          { type: 'url', value: spiffeId },
-          { type: 'dns', value: dns },
-        ]),
-        await x509.SubjectKeyIdentifierExtension.create(publicKey),
-        await authorityKeyIdentifier(issuer.certificate),
-      ],
-    },
-    signerCrypto(issuer.signer),
-  );
-  return [`${leaf.toString('pem')}\n`, issuer.certPem];
-}
-
 const pem = (chain: readonly string[]) => chain.map((c) => (c.endsWith('\n') ? c : `${c}\n`)).join('');
 
 /** Opens a CA under `dir/ca` and writes every credential under `dir`. */
@@ -126,7 +79,13 @@ export async function makeMaterials(dir: string): Promise<Materials> {
       chainPath: await put(join(dir, `${file}.crt`), pem(certChain), 0o644),
     };
     if (!dns) return { files };
-    const nginxChain = await issueWithDnsName(ca, csrPem, spiffeId, dns);
+    const { certChain: nginxChain } = await issueX509Svid(ca, {
+      csrPem,
+      spiffeId,
+      provider: 'aws',
+      ttlMs: TTL_MS,
+      dnsNames: [dns],
+    });
     const chainPath = await put(join(dir, `${file}-nginx.crt`), pem(nginxChain), 0o644);
     return { files, nginx: { spiffeId, keyPath, chainPath } };
   };

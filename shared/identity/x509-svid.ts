@@ -34,6 +34,12 @@ export interface IssueX509SvidOptions {
   readonly provider: Provider;
   /** @default new Date() */
   readonly now?: Date;
+  /**
+   * Extra DNS SANs, for a peer that cannot check URI SANs (the nginx
+   * baseline of the data-plane bench). Never set by the API.
+   * @default none: exactly one URI SAN, as SPIFFE asks
+   */
+  readonly dnsNames?: readonly string[];
 }
 
 /** An issued X.509-SVID. */
@@ -46,7 +52,8 @@ export interface X509Svid {
 
 /**
  * Issues an X.509-SVID: CA:false, key usage digitalSignature + keyAgreement,
- * EKU serverAuth + clientAuth, exactly one URI SAN, random serial, AKI/SKI.
+ * EKU serverAuth + clientAuth, exactly one URI SAN (plus any `dnsNames`),
+ * random serial, AKI/SKI.
  *
  * @throws ValidationError for a bad CSR (unparseable, wrong key type, bad
  *   self-signature), a SPIFFE ID outside the trust domain, or a bad TTL.
@@ -95,7 +102,10 @@ export async function issueX509Svid(ca: MeshCa, options: IssueX509SvidOptions): 
           x509.ExtendedKeyUsage.serverAuth,
           x509.ExtendedKeyUsage.clientAuth,
         ]),
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }]),
+        new x509.SubjectAlternativeNameExtension([
+          { type: 'url', value: spiffeId },
+          ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+        ]),
         await x509.SubjectKeyIdentifierExtension.create(publicKey),
         await authorityKeyIdentifier(issuer.certificate),
       ],

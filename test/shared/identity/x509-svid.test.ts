@@ -28,6 +28,21 @@ describe('issueX509Svid', async () => {
     }
   });
 
+  it('adds DNS SANs only when asked (the nginx bench baseline), after the one URI SAN', async () => {
+    const { csrPem } = await makeCsr();
+    const { certChain } = await issueX509Svid(ca, {
+      csrPem,
+      spiffeId,
+      provider: 'gcp',
+      dnsNames: ['gw.test'],
+    });
+    const san = new x509.X509Certificate(certChain[0]).getExtension(x509.SubjectAlternativeNameExtension);
+    expect(san?.names.toJSON()).toEqual([
+      { type: 'url', value: spiffeId },
+      { type: 'dns', value: 'gw.test' },
+    ]);
+  });
+
   it('names exactly one URI SAN, the SPIFFE ID, and ignores the names in the CSR', async () => {
     const { csrPem } = await makeCsr({
       subject: 'CN=admin',
