@@ -203,7 +203,11 @@ describe('invalid and malformed bodies', () => {
         '? [a, b]\n: c',
       ),
       fc
-        .tuple(anyValidDocument, fc.string({ maxLength: 20 }))
+        // No `#` in the junk: after the tab it would start a comment and leave a valid document.
+        .tuple(
+          anyValidDocument,
+          fc.string({ maxLength: 20 }).filter((junk) => !junk.includes('#')),
+        )
         .map(([doc, junk]) => `${stringify(doc)}\t${junk}: [`),
     );
     await fc.assert(
