@@ -7,23 +7,20 @@
  */
 
 import type { IdentityService } from '../identity/identity-service.js';
-import { MethodNotAllowedError, NotFoundError, type WeftError } from '../model/errors.js';
+import { NotFoundError, type WeftError } from '../model/errors.js';
 import type { HybridLogicalClock } from '../model/hlc.js';
 import { DEFAULT_NAMESPACE, KIND_INFO, KINDS, type Kind, type ResourceKey } from '../model/kinds.js';
 import { present, ResourceService, type WriteResult } from '../resources/resource-service.js';
 import { parseLabelSelector } from '../storage/label-selector.js';
 import type { StateStore, StoredRecord } from '../storage/state-store.js';
 import { bodyFormat, parseMany, parseOne } from './body.js';
-import {
-  createDistributionRoutes,
-  type DistributionApiOptions,
-  isDistributionPath,
-} from './gateway-routes.js';
-import { IDENTITY_PATHS, routeIdentity } from './identity-routes.js';
+import { addDistributionRoutes, type DistributionApiOptions } from './gateway-routes.js';
+import { addIdentityRoutes } from './identity-routes.js';
 import { openApiDocument } from './openapi.js';
 import { type Authenticator, type Operator, requireAdmin } from './operator-auth.js';
 import { problemResponse } from './problem.js';
-import { type Api, type ApiRequest, type ApiResponse, json } from './types.js';
+import { type Handler, type Handlers, type Params, Router } from './router.js';
+import { type Api, type ApiRequest, json } from './types.js';
 
 /** Where the API reports what it did; JSON lines in every host. Never gets a token. */
 export interface ApiLogger {
@@ -74,91 +71,84 @@ export function createApi(options: ApiOptions): Api {
     ...(options.now && { now: options.now }),
   });
   const logger = options.logger ?? SILENT;
-  const distribution =
-    options.distribution &&
-    createDistributionRoutes({
-      ...options.distribution,
-      authenticate: options.authenticate,
-      ...(options.now && { now: options.now }),
-    });
+  const router = new Router();
+  const openApi = () => json(200, openApiDocument());
+  router
+    .add('/healthz', { GET: healthz, HEAD: healthz }, { strict: true })
+    .add('/v1/openapi.json', { GET: openApi, HEAD: openApi }, { strict: true });
+  addIdentityRoutes(router, { identity: options.identity, authenticate: options.authenticate, logger });
+  addDistributionRoutes(router, options.distribution, {
+    authenticate: options.authenticate,
+    ...(options.now && { now: options.now }),
+  });
 
-  const route = async (req: ApiRequest): Promise<ApiResponse> => {
-    const method = req.method.toUpperCase();
-    const parts = req.path.split('/').filter((p) => p !== '');
-    if (req.path === '/healthz') return only(method, ['GET', 'HEAD'], () => json(200, { status: 'ok' }));
-    if (req.path === '/v1/openapi.json')
-      return only(method, ['GET', 'HEAD'], () => json(200, openApiDocument()));
-    if (IDENTITY_PATHS.has(req.path)) {
-      return routeIdentity(req, { identity: options.identity, authenticate: options.authenticate, logger });
-    }
-    if (isDistributionPath(parts)) {
-      if (!distribution)
-        throw new NotFoundError(`${req.path}: config distribution is not enabled on this control plane`);
-      return distribution(req, parts);
-    }
-    if (parts[0] !== 'v1' || parts.length < 2) throw new NotFoundError(`no such endpoint: ${req.path}`);
-    const operator = await options.authenticate(req.headers.authorization);
-
-    if (parts[1] === 'apply' && parts.length === 2) {
-      return only(method, ['POST'], async () => {
-        requireAdmin(operator);
-        const dryRun = req.query.dryRun === 'true';
-        const results = await service.apply(
-          parseMany(req.body, bodyFormat(req.headers['content-type'])),
-          dryRun,
-        );
-        if (!dryRun) await written(results);
-        log(operator, 'apply', results);
-        return json(200, { dryRun, results: results.map(summarize) });
-      });
-    }
-
-    const kind = BY_PLURAL.get(parts[1]!);
-    if (!kind) {
-      throw new NotFoundError(
-        `unknown resource type "${parts[1]}"; use one of ${KINDS.map((k) => KIND_INFO[k].plural).join(', ')}`,
-      );
-    }
-    const { namespaced } = KIND_INFO[kind];
-    const itemDepth = namespaced ? 4 : 3;
-    if (parts.length > itemDepth) throw new NotFoundError(`no such endpoint: ${req.path}`);
-    if (parts.length < itemDepth) {
-      return only(method, ['GET', 'HEAD'], async () => {
-        const selector = req.query.labelSelector ? parseLabelSelector(req.query.labelSelector) : undefined;
-        const records = await service.list(kind, namespaced ? parts[2] : undefined, selector);
-        return json(200, { apiVersion: 'weft.dev/v1', kind: `${kind}List`, items: records.map(present) });
-      });
-    }
-    const key: ResourceKey = {
-      kind,
-      namespace: namespaced ? parts[2]! : '',
-      name: parts[itemDepth - 1]!,
+  // Every other `/v1/...` path takes an operator token, checked before its method or its 404.
+  const asOperator = { before: (req: ApiRequest) => options.authenticate(req.headers.authorization) };
+  const apply: Handler<Operator> = async (req, _params, operator) => {
+    requireAdmin(operator);
+    const dryRun = req.query.dryRun === 'true';
+    const results = await service.apply(parseMany(req.body, bodyFormat(req.headers['content-type'])), dryRun);
+    if (!dryRun) await written(results);
+    log(operator, 'apply', results);
+    return json(200, { dryRun, results: results.map(summarize) });
+  };
+  router.add('/v1/apply', { POST: apply }, asOperator);
+  for (const kind of KINDS) {
+    const { plural, namespaced } = KIND_INFO[kind];
+    const list: Handler<Operator> = async (req, { namespace }) => {
+      const selector = req.query.labelSelector ? parseLabelSelector(req.query.labelSelector) : undefined;
+      const records = await service.list(kind, namespace, selector);
+      return json(200, { apiVersion: 'weft.dev/v1', kind: `${kind}List`, items: records.map(present) });
     };
-    const ifMatch = unquote(req.headers['if-match']);
-    return only(method, ['GET', 'HEAD', 'PUT', 'DELETE'], async () => {
-      if (method === 'GET' || method === 'HEAD') {
-        const record = await service.get(key);
-        if (unquote(req.headers['if-none-match']) === record.version) {
-          return { status: 304, headers: { etag: etag(record) }, body: '' };
-        }
-        return json(200, present(record), { etag: etag(record) });
+    const item = itemHandlers(kind);
+    router.add(`/v1/${plural}`, { GET: list, HEAD: list }, asOperator);
+    if (namespaced) {
+      router.add(`/v1/${plural}/:namespace`, { GET: list, HEAD: list }, asOperator);
+      router.add(`/v1/${plural}/:namespace/:name`, item, asOperator);
+    } else router.add(`/v1/${plural}/:name`, item, asOperator);
+  }
+  const beyond: Handler<Operator> = (req, { type }) => {
+    if (BY_PLURAL.has(type!)) throw new NotFoundError(`no such endpoint: ${req.path}`);
+    throw new NotFoundError(
+      `unknown resource type "${type}"; use one of ${KINDS.map((k) => KIND_INFO[k].plural).join(', ')}`,
+    );
+  };
+  router.add('/v1/:type/*', { '*': beyond }, asOperator);
+
+  /** GET, HEAD, PUT and DELETE of one resource of `kind`. */
+  function itemHandlers(kind: Kind): Handlers<Operator> {
+    const keyOf = ({ namespace, name }: Params): ResourceKey => ({
+      kind,
+      namespace: namespace ?? '',
+      name: name!,
+    });
+    const get: Handler<Operator> = async (req, params) => {
+      const record = await service.get(keyOf(params));
+      if (unquote(req.headers['if-none-match']) === record.version) {
+        return { status: 304, headers: { etag: etag(record) }, body: '' };
       }
+      return json(200, present(record), { etag: etag(record) });
+    };
+    const put: Handler<Operator> = async (req, params, operator) => {
       requireAdmin(operator);
-      if (method === 'DELETE') {
-        const result = await service.delete(key, ifMatch);
-        await written([result]);
-        log(operator, 'delete', [result]);
-        return json(200, summarize(result));
-      }
+      const key = keyOf(params);
       const input = withDefaultNamespace(parseOne(req.body, bodyFormat(req.headers['content-type'])), key);
-      const result = await service.put(input, key, ifMatch);
+      const result = await service.put(input, key, unquote(req.headers['if-match']));
       await written([result]);
       if (result.action !== 'unchanged') log(operator, 'put', [result]);
       return json(result.action === 'created' ? 201 : 200, present(result.record), {
         etag: etag(result.record),
       });
-    });
-  };
+    };
+    const remove: Handler<Operator> = async (req, params, operator) => {
+      requireAdmin(operator);
+      const result = await service.delete(keyOf(params), unquote(req.headers['if-match']));
+      await written([result]);
+      log(operator, 'delete', [result]);
+      return json(200, summarize(result));
+    };
+    return { GET: get, HEAD: get, PUT: put, DELETE: remove };
+  }
 
   /** Hands stored writes to `onWrite`; a failure there must not fail a write that is already stored. */
   async function written(results: readonly WriteResult[]): Promise<void> {
@@ -179,7 +169,7 @@ export function createApi(options: ApiOptions): Api {
 
   return async (req) => {
     try {
-      const res = await route(req);
+      const res = await router.handle(req);
       return req.method.toUpperCase() === 'HEAD' ? { ...res, body: '' } : res;
     } catch (error) {
       if (!(error as WeftError).code)
@@ -189,15 +179,7 @@ export function createApi(options: ApiOptions): Api {
   };
 }
 
-async function only(
-  method: string,
-  allowed: readonly string[],
-  handle: () => ApiResponse | Promise<ApiResponse>,
-): Promise<ApiResponse> {
-  if (!allowed.includes(method))
-    throw new MethodNotAllowedError(`${method} is not allowed here; use ${allowed.join(' or ')}`, allowed);
-  return handle();
-}
+const healthz = () => json(200, { status: 'ok' });
 
 function summarize(result: WriteResult) {
   const { key, version } = result.record;

@@ -21,9 +21,10 @@ import { DNS1123_LABEL } from '../model/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { bodyFormat } from './body.js';
 import { createGatewayAuthenticator } from './gateway-auth.js';
-import { allowMethod, matchesEtag } from './http-semantics.js';
+import { matchesEtag } from './http-semantics.js';
 import type { Authenticator } from './operator-auth.js';
-import { type ApiRequest, type ApiResponse, json } from './types.js';
+import type { Handler, Params, Router } from './router.js';
+import { type ApiRequest, json } from './types.js';
 
 /** What `createApi` needs to serve config distribution. */
 export interface DistributionApiOptions {
@@ -33,60 +34,87 @@ export interface DistributionApiOptions {
   readonly trust: GatewayTrust;
 }
 
-/** Whether `parts` (the path split on `/`) is one of these endpoints. */
-export function isDistributionPath(parts: readonly string[]): boolean {
-  if (parts[0] !== 'v1') return false;
-  if (parts[1] === 'gateways')
-    return parts.length === 5 && (parts[4] === 'snapshot' || parts[4] === 'status');
-  return parts[1] === 'changes' && parts.length === 4 && parts[3] === 'convergence';
+/** What {@link addDistributionRoutes} needs besides {@link DistributionApiOptions}. */
+export interface DistributionRouteContext {
+  readonly authenticate: Authenticator;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
-/** The handler of every path {@link isDistributionPath} accepts. */
-export function createDistributionRoutes(
-  options: DistributionApiOptions & { readonly authenticate: Authenticator; readonly now?: () => number },
-): (req: ApiRequest, parts: readonly string[]) => Promise<ApiResponse> {
-  const { blobs, authenticate } = options;
-  const now = options.now ?? Date.now;
+const PATHS = [
+  '/v1/gateways/:environment/:name/snapshot',
+  '/v1/gateways/:environment/:name/status',
+  '/v1/changes/:version/convergence',
+];
+
+/**
+ * Adds these endpoints to `router`; with no `options` (distribution not
+ * enabled) each of their paths answers 404, saying so.
+ */
+export function addDistributionRoutes(
+  router: Router,
+  options: DistributionApiOptions | undefined,
+  ctx: DistributionRouteContext,
+): void {
+  if (!options) {
+    const disabled = (req: ApiRequest): never => {
+      throw new NotFoundError(`${req.path}: config distribution is not enabled on this control plane`);
+    };
+    for (const path of PATHS) router.add(path, { '*': disabled });
+    return;
+  }
+  const { blobs } = options;
+  const { authenticate } = ctx;
+  const now = ctx.now ?? Date.now;
   const gatewayAuth = createGatewayAuthenticator(options.trust);
 
-  return async (req, parts) => {
-    const method = req.method.toUpperCase();
-    if (parts[1] === 'changes') {
-      allowMethod(method, ['GET', 'HEAD']);
-      await authenticate(req.headers.authorization);
-      const version = parts[2]!;
-      if (!parseHlc(version)) {
-        throw new ValidationError(`${version} is not a version; use the version a write returned`, [
-          { pointer: '/version', detail: 'must be an HLC version such as 1700000000000-000000-local' },
-        ]);
-      }
-      return json(200, await convergence(blobs, version));
+  const convergenceOf: Handler = async (req, { version }) => {
+    await authenticate(req.headers.authorization);
+    if (!parseHlc(version!)) {
+      throw new ValidationError(`${version} is not a version; use the version a write returned`, [
+        { pointer: '/version', detail: 'must be an HLC version such as 1700000000000-000000-local' },
+      ]);
     }
-    const [environment, name, what] = [parts[2]!, parts[3]!, parts[4]!];
-    const gateway = gatewayKey(environment, name);
-    const named = DNS1123_LABEL.test(environment) && DNS1123_LABEL.test(name);
-    if (what === 'status' && method !== 'POST') {
-      allowMethod(method, ['GET', 'HEAD', 'POST']);
-      await authenticate(req.headers.authorization);
-      const status = named ? await readGatewayStatus(blobs, gateway) : undefined;
-      if (!status) throw new NotFoundError(`gateway ${gateway} has not reported a status`);
-      return json(200, status);
-    }
-    allowMethod(method, what === 'status' ? ['POST'] : ['GET', 'HEAD']);
-    const spiffeId = await gatewayAuth(req.headers.authorization, environment, name);
-    // Authenticated as the gateway the path names, so the names are its own, valid labels.
-    if (!named) throw new NotFoundError(`no gateway ${gateway}`);
-    if (what === 'status') {
-      if (bodyFormat(req.headers['content-type']) !== 'json')
-        throw new UnsupportedMediaTypeError('a status report is JSON: send application/json');
-      const report = parseStatusReport(req.body);
-      await writeGatewayStatus(blobs, gateway, {
-        ...report,
-        gateway: spiffeId,
-        reportedAt: new Date(now()).toISOString(),
-      });
-      return { status: 204, headers: { 'cache-control': 'no-store' }, body: '' };
-    }
+    return json(200, await convergence(blobs, version!));
+  };
+
+  /** The gateway the path names, and whether its names are valid labels. */
+  const named = ({ environment, name }: Params) => ({
+    gateway: gatewayKey(environment!, name!),
+    valid: DNS1123_LABEL.test(environment!) && DNS1123_LABEL.test(name!),
+  });
+
+  const readStatus: Handler = async (req, params) => {
+    await authenticate(req.headers.authorization);
+    const { gateway, valid } = named(params);
+    const status = valid ? await readGatewayStatus(blobs, gateway) : undefined;
+    if (!status) throw new NotFoundError(`gateway ${gateway} has not reported a status`);
+    return json(200, status);
+  };
+
+  /** Authenticates the gateway the path names, so the names are its own, valid labels. */
+  const asGateway = async (req: ApiRequest, params: Params) => {
+    const spiffeId = await gatewayAuth(req.headers.authorization, params.environment!, params.name!);
+    const { gateway, valid } = named(params);
+    if (!valid) throw new NotFoundError(`no gateway ${gateway}`);
+    return { spiffeId, gateway };
+  };
+
+  const writeStatus: Handler = async (req, params) => {
+    const { spiffeId, gateway } = await asGateway(req, params);
+    if (bodyFormat(req.headers['content-type']) !== 'json')
+      throw new UnsupportedMediaTypeError('a status report is JSON: send application/json');
+    const report = parseStatusReport(req.body);
+    await writeGatewayStatus(blobs, gateway, {
+      ...report,
+      gateway: spiffeId,
+      reportedAt: new Date(now()).toISOString(),
+    });
+    return { status: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+  };
+
+  const snapshot: Handler = async (req, params) => {
+    const { gateway } = await asGateway(req, params);
     const blob = await blobs.get(snapshotBlobKey(gateway));
     if (!blob)
       throw new NotFoundError(
@@ -99,4 +127,9 @@ export function createDistributionRoutes(
     if (matchesEtag(req.headers['if-none-match'], etag)) return { status: 304, headers, body: '' };
     return { status: 200, headers: { ...headers, 'content-type': 'application/jose' }, body: blob.body };
   };
+
+  router
+    .add(PATHS[0]!, { GET: snapshot, HEAD: snapshot })
+    .add(PATHS[1]!, { GET: readStatus, HEAD: readStatus, POST: writeStatus })
+    .add(PATHS[2]!, { GET: convergenceOf, HEAD: convergenceOf });
 }

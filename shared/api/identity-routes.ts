@@ -19,19 +19,10 @@ import type { IdentityService, IssuedSvids } from '../identity/identity-service.
 import { NotFoundError } from '../model/errors.js';
 import { readIdentityBody } from './body.js';
 import type { ApiLogger } from './create-api.js';
-import { allowMethod, matchesEtag } from './http-semantics.js';
+import { matchesEtag } from './http-semantics.js';
 import { type Authenticator, requireAdmin } from './operator-auth.js';
-import { type ApiRequest, type ApiResponse, json } from './types.js';
-
-/** The paths this module answers. */
-export const IDENTITY_PATHS: ReadonlySet<string> = new Set([
-  '/v1/bundle',
-  '/v1/join-tokens',
-  '/v1/attest',
-  '/v1/svid/x509',
-  '/v1/svid/jwt',
-  '/v1/svid/jwt/mint',
-]);
+import type { Handler, Handlers, Router } from './router.js';
+import { type ApiRequest, json } from './types.js';
 
 /** What the identity routes need from `createApi`. */
 export interface IdentityRouteContext {
@@ -41,75 +32,100 @@ export interface IdentityRouteContext {
   readonly logger: ApiLogger;
 }
 
-/** Answers a request whose path is in {@link IDENTITY_PATHS}. */
-export async function routeIdentity(req: ApiRequest, ctx: IdentityRouteContext): Promise<ApiResponse> {
-  const method = req.method.toUpperCase();
-  const { identity, logger } = ctx;
-  if (!identity) {
+/** Only these exact paths: `/v1/bundle/` is not the bundle. */
+const STRICT = { strict: true };
+
+const PATHS = [
+  '/v1/bundle',
+  '/v1/join-tokens',
+  '/v1/attest',
+  '/v1/svid/x509',
+  '/v1/svid/jwt',
+  '/v1/svid/jwt/mint',
+] as const;
+
+/** Adds the identity endpoints to `router`. */
+export function addIdentityRoutes(router: Router, ctx: IdentityRouteContext): void {
+  const disabled = (req: ApiRequest): never => {
     throw new NotFoundError(
       `${req.path}: workload identity is not enabled on this control plane (it has no CA); see the README, Identity`,
     );
-  }
-  const body = <T extends z.ZodType>(schema: T) =>
+  };
+  const handlers = ctx.identity && identityHandlers(ctx.identity, ctx);
+  for (const path of PATHS) router.add(path, handlers?.[path] ?? { '*': disabled }, STRICT);
+}
+
+function identityHandlers(
+  identity: IdentityService,
+  ctx: IdentityRouteContext,
+): Record<(typeof PATHS)[number], Handlers> {
+  const { logger } = ctx;
+  const body = <T extends z.ZodType>(req: ApiRequest, schema: T) =>
     readIdentityBody(req.body, req.headers['content-type'], schema);
-  switch (req.path) {
-    case '/v1/bundle': {
-      allowMethod(method, ['GET', 'HEAD']);
-      const bundle = await identity.bundle();
-      const etag = `"${bundle.spiffe_sequence}"`;
-      const headers = { etag, 'cache-control': `public, max-age=${bundle.spiffe_refresh_hint}` };
-      if (matchesEtag(req.headers['if-none-match'], etag)) return { status: 304, headers, body: '' };
-      return json(200, bundle, headers);
-    }
-    case '/v1/join-tokens': {
-      allowMethod(method, ['POST']);
-      const operator = await ctx.authenticate(req.headers.authorization);
-      requireAdmin(operator);
-      const minted = await identity.createJoinToken(body(joinTokenRequestSchema));
-      logger.info({
-        msg: 'join token minted',
-        operator: operator.subject,
-        spiffeId: minted.spiffeId,
-        expiresAt: minted.expiresAt.toISOString(),
-        // The selector attestation logs later, so the two lines can be matched; never the token.
-        selector: `join_token:${hashJoinToken(minted.token).slice(0, 16)}`,
-      });
-      return json(201, { ...minted, expiresAt: minted.expiresAt.toISOString() });
-    }
-    case '/v1/attest': {
-      allowMethod(method, ['POST']);
-      const issued = await identity.attest(body(attestRequestSchema), req.sourceIp);
-      logger.info({ msg: 'workload attested', sourceIp: req.sourceIp, ...audit(issued) });
-      return json(200, present(issued));
-    }
-    case '/v1/svid/x509': {
-      allowMethod(method, ['POST']);
-      const issued = await identity.renewX509(body(renewX509RequestSchema), req.sourceIp);
-      logger.info({ msg: 'X.509-SVID renewed', sourceIp: req.sourceIp, ...audit(issued) });
-      return json(200, present(issued));
-    }
-    case '/v1/svid/jwt/mint': {
-      allowMethod(method, ['POST']);
-      const operator = await ctx.authenticate(req.headers.authorization);
-      requireAdmin(operator);
-      const jwt = await identity.mintJwt(body(jwtMintRequestSchema));
-      const expiresAt = jwt.expiresAt.toISOString();
-      // Who minted what, for how long; never the token.
-      logger.info({
-        msg: 'JWT-SVID minted',
-        operator: operator.subject,
-        spiffeId: jwt.spiffeId,
-        audience: jwt.audience,
-        expiresAt,
-      });
-      return json(200, { ...jwt, expiresAt });
-    }
-    default: {
-      allowMethod(method, ['POST']);
-      const jwt = await identity.issueJwt(body(jwtSvidRequestSchema), req.sourceIp);
-      return json(200, { ...jwt, expiresAt: jwt.expiresAt.toISOString() });
-    }
-  }
+  /** The admin the request's operator token names. */
+  const admin = async (req: ApiRequest) => {
+    const operator = await ctx.authenticate(req.headers.authorization);
+    requireAdmin(operator);
+    return operator;
+  };
+
+  const bundle: Handler = async (req) => {
+    const bundle = await identity.bundle();
+    const etag = `"${bundle.spiffe_sequence}"`;
+    const headers = { etag, 'cache-control': `public, max-age=${bundle.spiffe_refresh_hint}` };
+    if (matchesEtag(req.headers['if-none-match'], etag)) return { status: 304, headers, body: '' };
+    return json(200, bundle, headers);
+  };
+  const joinToken: Handler = async (req) => {
+    const operator = await admin(req);
+    const minted = await identity.createJoinToken(body(req, joinTokenRequestSchema));
+    logger.info({
+      msg: 'join token minted',
+      operator: operator.subject,
+      spiffeId: minted.spiffeId,
+      expiresAt: minted.expiresAt.toISOString(),
+      // The selector attestation logs later, so the two lines can be matched; never the token.
+      selector: `join_token:${hashJoinToken(minted.token).slice(0, 16)}`,
+    });
+    return json(201, { ...minted, expiresAt: minted.expiresAt.toISOString() });
+  };
+  const attest: Handler = async (req) => {
+    const issued = await identity.attest(body(req, attestRequestSchema), req.sourceIp);
+    logger.info({ msg: 'workload attested', sourceIp: req.sourceIp, ...audit(issued) });
+    return json(200, present(issued));
+  };
+  const renewX509: Handler = async (req) => {
+    const issued = await identity.renewX509(body(req, renewX509RequestSchema), req.sourceIp);
+    logger.info({ msg: 'X.509-SVID renewed', sourceIp: req.sourceIp, ...audit(issued) });
+    return json(200, present(issued));
+  };
+  const issueJwt: Handler = async (req) => {
+    const jwt = await identity.issueJwt(body(req, jwtSvidRequestSchema), req.sourceIp);
+    return json(200, { ...jwt, expiresAt: jwt.expiresAt.toISOString() });
+  };
+  const mintJwt: Handler = async (req) => {
+    const operator = await admin(req);
+    const jwt = await identity.mintJwt(body(req, jwtMintRequestSchema));
+    const expiresAt = jwt.expiresAt.toISOString();
+    // Who minted what, for how long; never the token.
+    logger.info({
+      msg: 'JWT-SVID minted',
+      operator: operator.subject,
+      spiffeId: jwt.spiffeId,
+      audience: jwt.audience,
+      expiresAt,
+    });
+    return json(200, { ...jwt, expiresAt });
+  };
+
+  return {
+    '/v1/bundle': { GET: bundle, HEAD: bundle },
+    '/v1/join-tokens': { POST: joinToken },
+    '/v1/attest': { POST: attest },
+    '/v1/svid/x509': { POST: renewX509 },
+    '/v1/svid/jwt': { POST: issueJwt },
+    '/v1/svid/jwt/mint': { POST: mintJwt },
+  };
 }
 
 /** The response body of `/v1/attest` and `/v1/svid/x509`. */
