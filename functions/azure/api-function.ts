@@ -10,6 +10,7 @@ import azureFunctions, {
   type InvocationContext,
 } from '@azure/functions';
 import { problemResponse } from '../../shared/api/problem.js';
+import { gateRequestPath, splitTarget } from '../../shared/api/request-gate.js';
 import { type Api, type ApiRequest, MAX_BODY_BYTES } from '../../shared/api/types.js';
 import { PayloadTooLargeError } from '../../shared/model/errors.js';
 import { composeOnFirstCall } from '../control-plane/startup.js';
@@ -26,13 +27,16 @@ export function createAzureApiHandler(api: Api) {
   return async (request: HttpRequest, _context?: InvocationContext): Promise<HttpResponseInit> => {
     const response = await toApiRequest(request)
       .then(api)
-      .catch((error) => problemResponse(error, new URL(request.url).pathname));
+      .catch((error) => problemResponse(error, splitTarget(request.url).path));
     return { status: response.status, headers: { ...response.headers }, body: response.body };
   };
 }
 
 async function toApiRequest(request: HttpRequest): Promise<ApiRequest> {
-  const url = new URL(request.url);
+  // The host may hand the route param decoded or normalised; the path as sent
+  // passes the gate first, so `..` or `%2F` never reaches the API resolved.
+  const raw = splitTarget(request.url).path;
+  gateRequestPath(raw);
   // Refuse before buffering; the core checks again what actually arrived.
   if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(
@@ -43,7 +47,7 @@ async function toApiRequest(request: HttpRequest): Promise<ApiRequest> {
   return {
     method: request.method,
     // The catch-all route param is the path below the host's route prefix (`/api` by default).
-    path: request.params.path !== undefined ? `/${request.params.path}` : url.pathname,
+    path: request.params.path !== undefined ? `/${request.params.path}` : raw,
     query: Object.fromEntries(request.query),
     headers: Object.fromEntries(request.headers),
     body: body === '' ? undefined : body,

@@ -7,6 +7,7 @@
 import { type HttpFunction, http, type Request } from '@google-cloud/functions-framework';
 import { readCappedBody } from '../../shared/api/body.js';
 import { problemResponse } from '../../shared/api/problem.js';
+import { splitTarget } from '../../shared/api/request-gate.js';
 import type { Api, ApiRequest } from '../../shared/api/types.js';
 import { composeOnFirstCall } from '../control-plane/startup.js';
 import { composeGcpApi } from './composition.js';
@@ -31,16 +32,17 @@ export function createGcpApiHandler(api: Api): HttpFunction {
 }
 
 async function toApiRequest(req: Request): Promise<ApiRequest> {
-  const url = new URL(req.originalUrl, 'http://localhost');
+  // As sent, not `new URL`'s normalised form: the API's gate refuses dot-segments.
+  const { path, query } = splitTarget(req.originalUrl);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return {
     method: req.method,
-    path: url.pathname,
+    path,
     // Not req.query: Express's extended parser turns `a[b]=c` into objects.
-    query: Object.fromEntries(url.searchParams),
+    query,
     headers,
     body: await readBody(req),
     sourceIp: req.ip,

@@ -9,7 +9,7 @@
  * @module
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ApiLogger } from '../../shared/api/create-api.js';
@@ -23,7 +23,7 @@ import { type LocalDistribution, localBus, runLocalDistribution } from './distri
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { FsBlobStore } from './fs-blob-store.js';
 import { localJoinTokens, warmUpLocalIdentity } from './identity.js';
-import { nodeListener } from './node-http.js';
+import { createApiServer } from './node-http.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOperatorKey } from './operator-key.js';
 
 export const LOCAL_TABLE = 'weft-state';
@@ -109,7 +109,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     throw error;
   }
   const api = plane.api;
-  const server = createServer(nodeListener(api));
+  const server = createApiServer(api);
   try {
     await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   } catch (error) {

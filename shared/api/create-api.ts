@@ -19,6 +19,7 @@ import { addIdentityRoutes } from './identity-routes.js';
 import { openApiDocument } from './openapi.js';
 import { type Authenticator, type Operator, requireAdmin } from './operator-auth.js';
 import { problemResponse } from './problem.js';
+import { checkPathLabel, gateRequestPath } from './request-gate.js';
 import { type Handler, type Handlers, type Params, Router } from './router.js';
 import { type Api, type ApiRequest, json } from './types.js';
 
@@ -96,6 +97,7 @@ export function createApi(options: ApiOptions): Api {
   for (const kind of KINDS) {
     const { plural, namespaced } = KIND_INFO[kind];
     const list: Handler<Operator> = async (req, { namespace }) => {
+      if (namespace !== undefined) checkPathLabel('namespace', namespace);
       const selector = req.query.labelSelector ? parseLabelSelector(req.query.labelSelector) : undefined;
       const records = await service.list(kind, namespace, selector);
       return json(200, { apiVersion: 'weft.dev/v1', kind: `${kind}List`, items: records.map(present) });
@@ -117,11 +119,12 @@ export function createApi(options: ApiOptions): Api {
 
   /** GET, HEAD, PUT and DELETE of one resource of `kind`. */
   function itemHandlers(kind: Kind): Handlers<Operator> {
-    const keyOf = ({ namespace, name }: Params): ResourceKey => ({
-      kind,
-      namespace: namespace ?? '',
-      name: name!,
-    });
+    /** The key the path names, its names checked before any store sees them. */
+    const keyOf = ({ namespace, name }: Params): ResourceKey => {
+      if (namespace !== undefined) checkPathLabel('namespace', namespace);
+      checkPathLabel('name', name!);
+      return { kind, namespace: namespace ?? '', name: name! };
+    };
     const get: Handler<Operator> = async (req, params) => {
       const record = await service.get(keyOf(params));
       if (unquote(req.headers['if-none-match']) === record.version) {
@@ -169,6 +172,7 @@ export function createApi(options: ApiOptions): Api {
 
   return async (req) => {
     try {
+      gateRequestPath(req.path);
       const res = await router.handle(req);
       return req.method.toUpperCase() === 'HEAD' ? { ...res, body: '' } : res;
     } catch (error) {

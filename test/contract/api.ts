@@ -350,6 +350,66 @@ export function describeApiContract(
       });
     });
 
+    describe('request gate', () => {
+      test('a dot-segment is 400, never resolved into another resource', async () => {
+        expect((await put('/v1/environments/ct-gate', environment('ct-gate'))).status).toBe(201);
+        for (const path of [
+          '/v1/services/../environments/ct-gate',
+          '/v1/services/./../environments/ct-gate',
+          '/v1/services/x/../../environments/ct-gate',
+          '/v1/environments/./ct-gate',
+        ]) {
+          const problem = expectProblem(await del(path), 400);
+          expect(problem.detail, path).toMatch(/dot-segments|"\.\.?" segment/);
+        }
+        expect((await get('/v1/environments/ct-gate')).status).toBe(200);
+      });
+
+      test('encoded slashes, backslashes, dots and control characters are 400', async () => {
+        for (const path of [
+          '/v1/services/%2e%2e/environments/ct-gate',
+          '/v1/services/%2E./environments/ct-gate',
+          '/v1/environments%2fct-gate',
+          '/v1/environments/ct-gate%2F',
+          '/v1/environments/ct%5cgate',
+          '/v1/services\\..\\environments\\ct-gate',
+          '/v1/environments/ct-gate%00',
+          '/v1/environments/ct%0agate',
+          '/v1/environments/ct%7Fgate',
+        ]) {
+          expectProblem(await del(path), 400);
+        }
+        expect((await get('/v1/environments/ct-gate')).status).toBe(200);
+      });
+
+      test('a name or namespace that is not a DNS-1123 label is 422 naming the segment', async () => {
+        const long = 'a'.repeat(1100);
+        const cases: [string, string][] = [
+          [`/v1/services/${long}/x`, '/namespace'],
+          [`/v1/services/shop/${long}`, '/name'],
+          [`/v1/environments/${long}`, '/name'],
+          ['/v1/services/Shop/x', '/namespace'],
+          ['/v1/services/shop/x_y', '/name'],
+          ['/v1/services/shop/%6frders', '/name'],
+        ];
+        for (const [path, field] of cases) {
+          for (const res of [await get(path), await del(path), await put(path, service('shop', 'x'))]) {
+            const problem = expectProblem(res, 422);
+            expect(problem.field, path).toBe(field);
+            expect(String(problem.detail).length, 'the detail does not repeat the whole name').toBeLessThan(
+              300,
+            );
+          }
+        }
+        const list = expectProblem(await get(`/v1/services/${'n'.repeat(2000)}`), 422);
+        expect(list.field).toBe('/namespace');
+      });
+
+      test('a path over 2048 characters is 414', async () => {
+        expectProblem(await get(`/v1/environments/${'a/'.repeat(1100)}`), 414);
+      });
+    });
+
     describe('operator auth', () => {
       test('no token is 401 with WWW-Authenticate', async () => {
         const res = await target.call('GET', '/v1/services');

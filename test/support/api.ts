@@ -2,6 +2,7 @@
  * Test helpers: the API on the in-memory store, called in process.
  */
 
+import { request } from 'node:http';
 import { createOperatorKey, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../functions/local/operator-key.js';
 import { createApi } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
@@ -79,14 +80,35 @@ export async function foreignAdminToken(): Promise<string> {
   return (await createOperatorKey()).mint('intruder', 'admin');
 }
 
-/** Calls an API served over real HTTP at `baseUrl`. */
+/**
+ * Calls an API served over real HTTP at `baseUrl`. The path goes out exactly
+ * as given (node:http, not fetch, whose URL parsing resolves `..` and would
+ * test the client instead of the server).
+ */
 export function httpCaller(baseUrl: string): ApiTarget['call'] {
-  return async (method, path, options = {}) => {
-    const res = await fetch(new URL(path, baseUrl), {
-      method,
-      headers: options.headers ?? {},
-      ...(options.body !== undefined && { body: options.body }),
+  const { hostname, port } = new URL(baseUrl);
+  return (method, path, options = {}) =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { ...options.headers };
+      const names = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
+      if (options.body !== undefined) {
+        // What fetch would add for a string body.
+        if (!names.has('content-type')) headers['content-type'] = 'text/plain;charset=UTF-8';
+        if (!names.has('content-length')) headers['content-length'] = String(Buffer.byteLength(options.body));
+      }
+      const req = request({ host: hostname.replace(/^\[|\]$/g, ''), port, method, path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+          }
+          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+      req.on('error', reject);
+      req.end(options.body);
     });
-    return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
-  };
 }

@@ -24,7 +24,13 @@ function httpApiEvent(
   pathAndQuery: string,
   options: CallOptions = {},
 ): APIGatewayProxyEventV2 {
-  const url = new URL(pathAndQuery, 'https://api.weft.test');
+  // The path as sent, never normalised (`new URL` would resolve `..`): what rawPath carries.
+  const [rawPath = '', search = ''] = pathAndQuery.split(/\?(.*)/s);
+  const url = {
+    pathname: rawPath,
+    search: search && `?${search}`,
+    searchParams: new URLSearchParams(search),
+  };
   const headers: Record<string, string> = {
     host: 'api.weft.test',
     'user-agent': 'contract',

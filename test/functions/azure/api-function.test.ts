@@ -18,12 +18,13 @@ const SILENT = { info() {}, error() {} };
 function azureCaller(api: Api) {
   const handler = createAzureApiHandler(api);
   return async (method: string, pathAndQuery: string, options: CallOptions = {}) => {
-    const url = new URL(`/api${pathAndQuery}`, 'https://weft.azurewebsites.net');
+    // The path as sent, never normalised (`new URL` would resolve `..`).
+    const rawPath = pathAndQuery.split('?')[0]!;
     const request = new HttpRequest({
       method,
-      url: url.href,
+      url: `https://weft.azurewebsites.net/api${pathAndQuery}`,
       headers: { 'x-forwarded-for': '192.0.2.9:51234', ...options.headers },
-      params: { path: url.pathname.slice('/api/'.length) },
+      params: { path: rawPath.slice(1) },
       ...(options.body !== undefined && { body: { string: options.body } }),
     });
     const context = new InvocationContext({ functionName: 'weftApi', invocationId: crypto.randomUUID() });
