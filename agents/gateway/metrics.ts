@@ -9,10 +9,22 @@
  * applied desired state is), and `weft_config_info{version, hash}` carries
  * the exact version as an info metric (value 1), as `kube_*_info` do.
  *
+ * Every series passes `promtool check metrics`: prom-client's default
+ * `nodejs_active_{handles,requests,resources}_total` are gauges named like
+ * counters, so they are dropped; `sum(nodejs_active_handles)` (by type) is
+ * the same number.
+ *
  * @module
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { parseHlc } from '../../shared/model/hlc.js';
+
+/** prom-client defaults that are gauges with a counter's `_total` suffix, which promtool refuses. */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /** How a sync that got an answer ended. */
 export type ApplyResult = 'applied' | 'refused' | 'unchanged';
@@ -35,6 +47,7 @@ export class AgentMetrics {
     this.registry = registry;
     const registers = [registry];
     collectDefaultMetrics({ register: registry });
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
     this.#version = new Gauge({
       name: 'weft_config_version',
       help: 'Wall-clock milliseconds of the applied snapshot HLC version (0: none applied); see weft_config_info',

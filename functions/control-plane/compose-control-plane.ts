@@ -19,8 +19,9 @@ import { type ApiLogger, createApi } from '../../shared/api/create-api.js';
 import type { Authenticator } from '../../shared/api/operator-auth.js';
 import type { Api } from '../../shared/api/types.js';
 import { type DistributeReport, Distributor } from '../../shared/distribution/distribute.js';
+import { readGatewayStatus } from '../../shared/distribution/gateway-status.js';
 import { caAuthority, meshTrust } from '../../shared/distribution/mesh-authority.js';
-import { Notifier } from '../../shared/distribution/notifier.js';
+import { logNotifyOutcome, Notifier } from '../../shared/distribution/notifier.js';
 import type { CloudEvent } from '../../shared/events/cloud-event.js';
 import type { EventBus } from '../../shared/events/event-bus.js';
 import { ChangePublisher } from '../../shared/events/publisher.js';
@@ -119,7 +120,9 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
     authority &&
     new Notifier({
       ...(ports.fetch && { fetch: ports.fetch }),
-      onOutcome: (o) => (o.result === 'failed' ? logger.error : logger.info)({ msg: 'webhook', ...o }),
+      onOutcome: logNotifyOutcome(logger),
+      // A gateway not started yet (never reported) failing to take a webhook is no error.
+      ...(blobs && { hasReported: async (g: string) => (await readGatewayStatus(blobs, g)) !== undefined }),
     });
   const distributor =
     authority && blobs && notifier && new Distributor({ store, blobs, authority, notifier, logger });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -91,7 +91,9 @@ export async function startEmbeddedDynamoDb(
  * it could not open, so a held directory must be found here.
  */
 async function probeDataDir(dataDir: string): Promise<void> {
-  await mkdir(dataDir, { recursive: true });
+  // The mesh's whole state: private, as the rest of `.weft` is (and tightened where an older weft left it 0755).
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700);
   // dynalite's own `level`, so the probe opens the directory exactly as it will.
   const { Level } = createRequire(createRequire(import.meta.url).resolve('dynalite'))('level') as {
     Level: new (location: string) => { open(): Promise<void>; close(): Promise<void> };

@@ -6,8 +6,15 @@
  * waiting to retry: only the latest version is worth telling. Best effort
  * by design: a gateway that hears nothing polls.
  *
+ * A gateway that never reported its status, nor took a notification from
+ * this notifier, is most likely not running yet (the first `weft up`
+ * compiles before it starts the agents): its failures are marked
+ * `neverReported`, and {@link logNotifyOutcome} logs them at info, not error.
+ *
  * @module
  */
+
+import type { DistributeLogger } from './distribute-options.js';
 
 /** One notification to deliver. */
 export interface Notification {
@@ -26,6 +33,8 @@ export interface NotifyOutcome {
   readonly attempts: number;
   /** The last HTTP status, or the error's message. */
   readonly detail?: string;
+  /** On a failure: the gateway never reported its status nor took a notification here (not started yet). */
+  readonly neverReported?: true;
 }
 
 /** Delivery policy of {@link Notifier}; the defaults are the protocol's. */
@@ -43,6 +52,21 @@ export interface NotifierOptions {
   /** In [0, 1). @default Math.random */
   readonly random?: () => number;
   readonly onOutcome?: (outcome: NotifyOutcome) => void;
+  /**
+   * Whether `gateway` has ever reported its status, asked after a failure
+   * to a gateway this notifier never delivered to (a rejection counts as yes).
+   * @default every gateway has
+   */
+  readonly hasReported?: (gateway: string) => Promise<boolean>;
+}
+
+/** Logs each outcome as `webhook`: a failure at error level, unless the gateway never reported. */
+export function logNotifyOutcome(logger: DistributeLogger): (outcome: NotifyOutcome) => void {
+  return (outcome) => {
+    const event = { msg: 'webhook', ...outcome };
+    if (outcome.result === 'failed' && !outcome.neverReported) logger.error(event);
+    else logger.info(event);
+  };
 }
 
 /** Statuses worth another try: the agent may be restarting or overloaded. 4xx otherwise will not change. */
@@ -50,7 +74,7 @@ const RETRYABLE = (status: number) => status === 408 || status === 429 || status
 
 /**
  * @example
- * const notifier = new Notifier({ onOutcome: (o) => logger.info({ msg: 'webhook', ...o }) });
+ * const notifier = new Notifier({ onOutcome: logNotifyOutcome(logger), hasReported });
  * notifier.notify({ gateway: 'aws/gw-1', url: webhook, body: jws });
  */
 export class Notifier {
@@ -59,6 +83,8 @@ export class Notifier {
   readonly #queue: string[] = [];
   readonly #running = new Set<Promise<void>>();
   readonly #wakers = new Set<() => void>();
+  /** Gateways a notification was delivered to. */
+  readonly #heard = new Set<string>();
   #closed = false;
 
   constructor(options: NotifierOptions = {}) {
@@ -70,6 +96,7 @@ export class Notifier {
       timeoutMs: 5000,
       random: Math.random,
       onOutcome: () => {},
+      hasReported: async () => true,
       ...options,
     };
   }
@@ -99,7 +126,8 @@ export class Notifier {
   #pump(): void {
     while (!this.#closed && this.#running.size < this.#o.concurrency && this.#queue.length > 0) {
       const n = this.#latest.get(this.#queue.shift()!)!;
-      const run: Promise<void> = this.#deliver(n).then((outcome) => {
+      const run: Promise<void> = this.#deliver(n).then(async (delivered) => {
+        const outcome = await this.#annotate(delivered);
         this.#running.delete(run);
         if (this.#latest.get(n.gateway) === n) this.#latest.delete(n.gateway);
         this.#o.onOutcome(outcome);
@@ -107,6 +135,14 @@ export class Notifier {
       });
       this.#running.add(run);
     }
+  }
+
+  /** Remembers a delivery; marks a failure to a gateway never heard from. */
+  async #annotate(outcome: NotifyOutcome): Promise<NotifyOutcome> {
+    if (outcome.result === 'delivered') this.#heard.add(outcome.gateway);
+    if (outcome.result !== 'failed' || this.#heard.has(outcome.gateway)) return outcome;
+    const reported = await this.#o.hasReported(outcome.gateway).catch(() => true);
+    return reported ? outcome : { ...outcome, neverReported: true };
   }
 
   async #deliver(n: Notification): Promise<NotifyOutcome> {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -69,6 +69,20 @@ describe('startEmbeddedDynamoDb', () => {
       ]);
       await again.close();
     }
+  });
+
+  it('creates its data directory private (0700), and makes one left 0755 private', async () => {
+    const fresh = join(dataDir, 'fresh', 'state');
+    const db = await startEmbeddedDynamoDb({ dataDir: fresh });
+    await db.close();
+    expect((await stat(fresh)).mode & 0o777).toBe(0o700);
+
+    const loose = join(dataDir, 'loose');
+    await mkdir(loose);
+    await chmod(loose, 0o755);
+    const again = await startEmbeddedDynamoDb({ dataDir: loose });
+    await again.close();
+    expect((await stat(loose)).mode & 0o777).toBe(0o700);
   });
 
   it('forgets everything on restart when it runs in memory', async () => {

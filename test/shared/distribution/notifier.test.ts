@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Notifier, type NotifyOutcome } from '../../../shared/distribution/notifier.js';
+import { logNotifyOutcome, Notifier, type NotifyOutcome } from '../../../shared/distribution/notifier.js';
 import { startHttpServer } from '../../support/http.js';
 
 /** A webhook on 127.0.0.1 that answers `statuses` in turn (then 204), recording what it got. */
@@ -111,5 +111,71 @@ describe('Notifier', () => {
     await n.close();
     expect(performance.now() - started).toBeLessThan(1000);
     expect(hook.got).toHaveLength(1);
+  });
+});
+
+describe('logNotifyOutcome', () => {
+  /** A logger that keeps each event with its level. */
+  function fakeLogger() {
+    const lines: { level: 'info' | 'error'; event: Record<string, unknown> }[] = [];
+    return {
+      lines,
+      info: (event: Record<string, unknown>) => lines.push({ level: 'info', event }),
+      error: (event: Record<string, unknown>) => lines.push({ level: 'error', event }),
+    };
+  }
+  const dead = 'http://127.0.0.1:1/notify';
+  const logged = (logger: ReturnType<typeof fakeLogger>) =>
+    logger.lines.map(({ level, event }) => [level, event.gateway, event.result, event.neverReported]);
+
+  it('logs a failure to a gateway that never reported at info (not started yet), marked neverReported', async () => {
+    const logger = fakeLogger();
+    const asked: string[] = [];
+    const n = new Notifier({
+      attempts: 1,
+      onOutcome: logNotifyOutcome(logger),
+      hasReported: async (gateway) => {
+        asked.push(gateway);
+        return false;
+      },
+    });
+    for (const gw of ['a/gw-a', 'b/gw-b', 'c/gw-c']) n.notify({ gateway: gw, url: dead, body: 'x' });
+    await n.idle();
+    expect(logged(logger).sort()).toStrictEqual([
+      ['info', 'a/gw-a', 'failed', true],
+      ['info', 'b/gw-b', 'failed', true],
+      ['info', 'c/gw-c', 'failed', true],
+    ]);
+    expect(logger.lines[0]?.event).toMatchObject({ msg: 'webhook', url: dead, attempts: 1 });
+    expect(asked.sort()).toStrictEqual(['a/gw-a', 'b/gw-b', 'c/gw-c']);
+  });
+
+  it('logs a failure at error once the gateway reported, or took a notification before', async () => {
+    const hook = await webhook([204, 503]);
+    const logger = fakeLogger();
+    const reported = new Set(['a/gw-a']);
+    const n = new Notifier({
+      attempts: 1,
+      onOutcome: logNotifyOutcome(logger),
+      hasReported: async (gateway) => reported.has(gateway),
+    });
+    n.notify({ gateway: 'a/gw-a', url: dead, body: 'x' });
+    n.notify({ gateway: 'b/gw-b', url: hook.url, body: 'v1' });
+    await n.idle();
+    n.notify({ gateway: 'b/gw-b', url: hook.url, body: 'v2' });
+    await n.idle();
+    expect(logged(logger)).toStrictEqual([
+      ['error', 'a/gw-a', 'failed', undefined],
+      ['info', 'b/gw-b', 'delivered', undefined],
+      ['error', 'b/gw-b', 'failed', undefined],
+    ]);
+  });
+
+  it('logs every failure at error when no one says who reported, as before', async () => {
+    const logger = fakeLogger();
+    const n = new Notifier({ attempts: 1, onOutcome: logNotifyOutcome(logger) });
+    n.notify({ gateway: 'a/gw-a', url: dead, body: 'x' });
+    await n.idle();
+    expect(logged(logger)).toStrictEqual([['error', 'a/gw-a', 'failed', undefined]]);
   });
 });
