@@ -79,7 +79,7 @@ export const attestationRulesSchema = z.strictObject({
         .string()
         .refine(isDuration, 'must be a duration such as 10m')
         .optional()
-        .describe('Default: 1h'),
+        .describe('1s to 24h. Default: 1h'),
     })
     .optional()
     .describe('Present: one-time join tokens may be issued and used.'),

@@ -7,16 +7,9 @@
 import { z } from 'zod';
 import { checkRulesTrustDomain } from './attestation-rules.js';
 import { parseDuration } from './duration.js';
+import { DEFAULT_ROUTE_TIMEOUT, DURATION_RANGES, describeRange, inRange } from './duration-ranges.js';
 import { type FieldIssue, ValidationError } from './errors.js';
-import {
-  API_VERSION,
-  DEFAULT_NAMESPACE,
-  JOIN_TOKEN_MAX_TTL_MS,
-  KIND_INFO,
-  KINDS,
-  type Kind,
-  type ResourceKey,
-} from './kinds.js';
+import { API_VERSION, DEFAULT_NAMESPACE, KIND_INFO, KINDS, type Kind, type ResourceKey } from './kinds.js';
 import { LABEL_KEY, LABEL_VALUE } from './names.js';
 import { dnsLabel, SPEC_SCHEMAS } from './specs.js';
 
@@ -146,6 +139,8 @@ function crossFieldIssues(kind: Kind, spec: unknown): FieldIssue[] {
         }
         envs.add(b.environment);
       });
+      const perTry = perTryIssue(rule.timeout, rule.retries?.perTryTimeout, `/spec/rules/${r}`);
+      if (perTry) issues.push(perTry);
       if (rule.failover && new Set(rule.failover).size !== rule.failover.length) {
         issues.push({ pointer: `/spec/rules/${r}/failover`, detail: 'failover lists an environment twice' });
       }
@@ -179,15 +174,31 @@ function meshIssues(mesh: SpecOf<'Mesh'>): FieldIssue[] {
   const issues = checkRulesTrustDomain(mesh.attestation, mesh.trustDomain);
   const maxTtl = mesh.attestation.joinToken?.maxTtl;
   if (maxTtl !== undefined) {
-    const ms = parseDuration(maxTtl);
-    if (ms < 1000 || ms > JOIN_TOKEN_MAX_TTL_MS) {
+    // Checked with the Mesh, as before, with the range of every other duration field (DURATION_RANGES).
+    if (!inRange(parseDuration(maxTtl), DURATION_RANGES.maxTtl)) {
       issues.push({
         pointer: '/spec/attestation/joinToken/maxTtl',
-        detail: 'must be between 1s and 24h',
+        detail: `must be ${describeRange(DURATION_RANGES.maxTtl)}`,
       });
     }
   }
   return issues;
+}
+
+/** A per-try timeout longer than the whole call's could never apply; `0s` (no timeout) bounds nothing. */
+function perTryIssue(
+  timeout: string | undefined,
+  perTryTimeout: string | undefined,
+  rule: string,
+): FieldIssue | undefined {
+  if (perTryTimeout === undefined) return undefined;
+  const wholeMs = parseDuration(timeout ?? DEFAULT_ROUTE_TIMEOUT);
+  if (wholeMs === 0 || parseDuration(perTryTimeout) <= wholeMs) return undefined;
+  const whole = timeout ?? `${DEFAULT_ROUTE_TIMEOUT} (the default)`;
+  return {
+    pointer: `${rule}/retries/perTryTimeout`,
+    detail: `perTryTimeout must be at most the rule's timeout, ${whole} (got ${perTryTimeout})`,
+  };
 }
 
 interface HeaderMatch {

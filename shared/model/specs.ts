@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { attestationRulesSchema } from './attestation-rules.js';
-import { isDuration } from './duration.js';
+import { DURATION_RANGES, describeRange, durationSchema } from './duration-ranges.js';
 import { DNS1123_LABEL, isIdentityPattern, TRUST_DOMAIN } from './names.js';
 
 const MAX_ITEMS = 256;
@@ -16,8 +16,17 @@ export const dnsLabel = z
   .string()
   .regex(DNS1123_LABEL, 'must be a DNS-1123 label: lowercase letters, digits and "-", at most 63 characters');
 
-const duration = (what: string) =>
-  z.string().refine(isDuration, `${what} must be a duration such as 500ms, 30s, 5m or 1h`);
+/**
+ * An optional duration field, within its range in {@link DURATION_RANGES};
+ * its description (the OpenAPI document's) says the range, then `more`.
+ */
+const duration = (what: keyof typeof DURATION_RANGES, more: string) => {
+  const range = DURATION_RANGES[what];
+  const text = describeRange(range).replace(/^between (.*) and /, '$1 to ');
+  return durationSchema(what, range)
+    .optional()
+    .describe(`${text[0]!.toUpperCase()}${text.slice(1)}. ${more}`);
+};
 
 /** `host:port` where host is a DNS name, IPv4 or bracketed IPv6. */
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?):([0-9]{1,5})$/;
@@ -54,8 +63,8 @@ export const meshSpec = z.strictObject({
     .optional(),
   credentials: z
     .strictObject({
-      x509SvidTtl: duration('x509SvidTtl').optional().describe('Default: 1h'),
-      jwtSvidTtl: duration('jwtSvidTtl').optional().describe('Default: 5m'),
+      x509SvidTtl: duration('x509SvidTtl', 'Default: 1h'),
+      jwtSvidTtl: duration('jwtSvidTtl', 'Default: 5m'),
     })
     .optional(),
   identity: z
@@ -187,11 +196,14 @@ export const routeSpec = z.strictObject({
           .array(z.strictObject({ environment: dnsLabel, weight: z.int().min(0).max(1_000_000).optional() }))
           .min(1)
           .max(64),
-        timeout: duration('timeout').optional().describe('Default: 15s'),
+        timeout: duration('timeout', 'The whole-call budget, retries included. Default: 15s'),
         retries: z
           .strictObject({
             attempts: z.int().min(0).max(10),
-            perTryTimeout: duration('perTryTimeout').optional(),
+            perTryTimeout: duration(
+              'perTryTimeout',
+              "At most the rule's timeout. Default: the rule's timeout",
+            ),
             retryOn: z
               .array(z.enum(['connect-failure', 'reset', '5xx']))
               .max(3)
@@ -210,7 +222,7 @@ export const routeSpec = z.strictObject({
   outlierDetection: z
     .strictObject({
       consecutiveErrors: z.int().min(1).max(1000).optional().describe('Default: 5'),
-      baseEjectionTime: duration('baseEjectionTime').optional().describe('Default: 30s'),
+      baseEjectionTime: duration('baseEjectionTime', 'Default: 30s'),
       maxEjectionPercent: z.int().min(0).max(100).optional().describe('Default: 100'),
     })
     .optional(),

@@ -6,6 +6,12 @@
  * @module
  */
 import fc from 'fast-check';
+import { formatDuration, parseDuration } from '../../shared/model/duration.js';
+import {
+  DEFAULT_ROUTE_TIMEOUT,
+  DURATION_RANGES,
+  type DurationRange,
+} from '../../shared/model/duration-ranges.js';
 import { KIND_INFO, type Kind, resourcePath } from '../../shared/model/kinds.js';
 import { DNS1123_LABEL, LABEL_KEY, LABEL_VALUE } from '../../shared/model/names.js';
 import { canonicalJson } from '../../shared/model/resource.js';
@@ -43,9 +49,22 @@ const host = fc.oneof(
 );
 const hostPort = fc.tuple(host, port).map(([h, p]) => `${h}:${p}`);
 const httpUrl = fc.webUrl({ size: 'small' }).filter((u) => u.length <= 2048 && URL.canParse(u));
-const duration = fc
-  .array(fc.tuple(fc.nat(9999), fc.constantFrom('ms', 's', 'm', 'h', 'd')), { minLength: 1, maxLength: 3 })
-  .map((parts) => parts.map(([n, u]) => `${n}${u}`).join(''));
+/** A duration in the field's range, as the shortest text or in ms; `0s` too where the field allows it. */
+const duration = (field: keyof typeof DURATION_RANGES) => {
+  const range: DurationRange = DURATION_RANGES[field];
+  const inside = fc
+    .integer({ min: range.min, max: range.max })
+    .chain((ms) => fc.constantFrom(formatDuration(ms), `${ms}ms`));
+  return range.zero === undefined ? inside : fc.oneof(fc.constant('0s'), inside);
+};
+/** A perTryTimeout longer than the rule's timeout is refused: cut it to the timeout. */
+const fitPerTry = <R extends { timeout?: string; retries?: { perTryTimeout?: string } }>(rule: R): R => {
+  const per = rule.retries?.perTryTimeout;
+  const whole = rule.timeout ?? DEFAULT_ROUTE_TIMEOUT;
+  if (per === undefined || parseDuration(whole) === 0 || parseDuration(per) <= parseDuration(whole))
+    return rule;
+  return { ...rule, retries: { ...rule.retries, perTryTimeout: whole } };
+};
 const httpMethod = fc.constantFrom(
   'GET',
   'HEAD',
@@ -133,7 +152,9 @@ const meshSpec = record({
   meshDomain: opt(fc.domain().filter((d) => d.length <= 253)),
   defaultAction: opt(fc.constantFrom('deny', 'allow')),
   mtls: opt(fc.constant({ mode: 'strict' })),
-  credentials: opt(record({ x509SvidTtl: opt(duration), jwtSvidTtl: opt(duration) })),
+  credentials: opt(
+    record({ x509SvidTtl: opt(duration('x509SvidTtl')), jwtSvidTtl: opt(duration('jwtSvidTtl')) }),
+  ),
   identity: opt(record({ allowSourceAddress: opt(fc.boolean()) })),
   operatorAuth: opt(
     record({
@@ -221,16 +242,16 @@ const routeRule = record({
     })
     // Weights must add up to more than 0; an omitted weight counts as 1.
     .filter((bs) => bs.some((b) => b.weight !== 0)),
-  timeout: opt(duration),
+  timeout: opt(duration('timeout')),
   retries: opt(
     record({
       attempts: fc.integer({ min: 0, max: 10 }),
-      perTryTimeout: opt(duration),
+      perTryTimeout: opt(duration('perTryTimeout')),
       retryOn: opt(fc.array(fc.constantFrom('connect-failure', 'reset', '5xx'), { maxLength: 3 })),
     }),
   ),
   failover: opt(fc.uniqueArray(dnsLabel, { maxLength: 3 })),
-});
+}).map(fitPerTry);
 
 const routeSpec = record({
   service: dnsLabel,
@@ -238,7 +259,7 @@ const routeSpec = record({
   outlierDetection: opt(
     record({
       consecutiveErrors: opt(fc.integer({ min: 1, max: 1000 })),
-      baseEjectionTime: opt(duration),
+      baseEjectionTime: opt(duration('baseEjectionTime')),
       maxEjectionPercent: opt(fc.integer({ min: 0, max: 100 })),
     }),
   ),

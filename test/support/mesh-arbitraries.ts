@@ -45,7 +45,11 @@ const header = fc.record({
   type: opt(fc.constantFrom('Exact' as const, 'Prefix' as const, 'Present' as const)),
   value: fc.constantFrom('a', 'b'),
 });
-const duration = fc.constantFrom('250ms', '2s', '1m', '1h30m');
+// Within each field's range (shared/model/duration-ranges.ts DURATION_RANGES); perTryTimeout at most any timeout.
+const timeout = fc.constantFrom('0s', '250ms', '2s', '1m', '5m');
+const perTryTimeout = fc.constantFrom('100ms', '250ms');
+const ttl = fc.constantFrom('1m', '5m', '1h');
+const ejection = fc.constantFrom('1s', '2s', '1m');
 
 const SPECS = {
   Mesh: () =>
@@ -53,7 +57,7 @@ const SPECS = {
       trustDomain: fc.constantFrom(...TRUST_DOMAINS),
       meshDomain: opt(fc.constantFrom('weft.internal', 'mesh.example')),
       defaultAction: opt(fc.constantFrom('allow', 'deny')),
-      credentials: opt(fc.record({ x509SvidTtl: opt(duration), jwtSvidTtl: opt(duration) })),
+      credentials: opt(fc.record({ x509SvidTtl: opt(ttl), jwtSvidTtl: opt(ttl) })),
       identity: opt(fc.record({ allowSourceAddress: opt(fc.boolean()) })),
     }),
   Environment: () =>
@@ -120,7 +124,7 @@ const SPECS = {
       outlierDetection: opt(
         fc.record({
           consecutiveErrors: opt(fc.integer({ min: 1, max: 9 })),
-          baseEjectionTime: opt(duration),
+          baseEjectionTime: opt(ejection),
           maxEjectionPercent: opt(fc.integer({ min: 0, max: 100 })),
         }),
       ),
@@ -150,11 +154,11 @@ function routeRule(r: number, last: boolean) {
       maxLength: 3,
       selector: (b) => b.environment,
     }),
-    timeout: opt(duration),
+    timeout: opt(timeout),
     retries: opt(
       fc.record({
         attempts: fc.integer({ min: 0, max: 3 }),
-        perTryTimeout: opt(duration),
+        perTryTimeout: opt(perTryTimeout),
         retryOn: opt(fc.subarray(['5xx', 'reset', 'connect-failure'])),
       }),
     ),

@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { GatewaySnapshot } from '../../../shared/contract/snapshot.js';
 import { JwtSvidVerifier } from '../../../shared/identity/jwt-svid.js';
+import { MAX_ROUTE_TIMEOUT_MS } from '../../../shared/model/duration-ranges.js';
 import { ValidationError } from '../../../shared/model/errors.js';
 import type { DataPlaneContext } from './context.js';
 import { type CredentialMaterial, loadCredentials } from './credentials.js';
@@ -108,7 +109,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     limits: {
       maxRequestBodyBytes: 8 << 20,
       ingressTimeoutMs: 15_000,
-      maxIngressTimeoutMs: 300_000,
+      // The longest Route timeout the API accepts: every accepted timeout is kept.
+      maxIngressTimeoutMs: MAX_ROUTE_TIMEOUT_MS,
       ...options.limits,
     },
   };

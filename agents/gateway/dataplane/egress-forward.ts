@@ -13,6 +13,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { EgressService, RouteRule, SnapshotEnvironment } from '../../../shared/contract/snapshot.js';
+import { timerDelay } from '../../../shared/model/duration.js';
 import { chooseEnvironment } from './choose-environment.js';
 import type { DataPlaneContext } from './context.js';
 import { NoHealthyBackendError, UpstreamError, type UpstreamFailure } from './errors.js';
@@ -86,7 +87,8 @@ export async function forward(
   const maxAttempts = 1 + (rule?.retries.attempts ?? 0);
   const retryOn = rule?.retries.retryOn ?? [];
   // The per-try budget covers the wait for headers (undici's headersTimeout); the whole-call deadline, the rest.
-  const perTryMs = rule?.retries.perTryTimeoutMs ?? rule?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // 0 (a Route's `timeout: 0s` with no perTryTimeout) is undici's "no headers timeout".
+  const perTryMs = timerDelay(rule?.retries.perTryTimeoutMs ?? rule?.timeoutMs ?? DEFAULT_TIMEOUT_MS) ?? 0;
   const idempotent = IDEMPOTENT.has(call.method);
   const budget = ctx.retryBudget(service.host);
   const total = Math.max(service.environments.length, 1);

@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { MAX_TIMER_MS, timerDelay } from '../../../shared/model/duration.js';
 import { WeftError } from '../../../shared/model/errors.js';
 import { identifyCaller } from './caller-identity.js';
 import { type DataPlaneContext, TIMEOUT_HEADER } from './context.js';
@@ -87,13 +88,18 @@ async function handle(ctx: DataPlaneContext, req: IncomingMessage, res: ServerRe
     const rule = selectRoute({ method, path: target.path, headers: req.headers }, service);
     if (!rule && service.routes.length > 0) throw new NoRouteError(service.host, method, target.path);
     const timeoutMs = rule?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    timer = setTimeout(
-      () => stopCall(control, 'deadline', new Error(`deadline of ${timeoutMs} ms passed`)),
-      timeoutMs,
-    );
+    // 0 is a Route's `timeout: 0s`: no deadline here, so no timer at all.
+    const delay = timerDelay(timeoutMs);
+    if (delay !== undefined) {
+      timer = setTimeout(
+        () => stopCall(control, 'deadline', new Error(`deadline of ${delay} ms passed`)),
+        delay,
+      );
+    }
     const body = hasBody(req) ? await readBody(req, ctx.limits.maxRequestBodyBytes) : undefined;
     const headers = hopHeaders(req.headers, REPLACED, service.host, trace);
-    headers.push(TIMEOUT_HEADER, `${timeoutMs}`);
+    // Without a deadline, ask the ingress for the longest wait it allows (it caps what it is asked).
+    headers.push(TIMEOUT_HEADER, `${delay ?? MAX_TIMER_MS}`);
     if (caller.token) headers.push('authorization', `Bearer ${caller.token}`);
     else headers.push(SOURCE_IDENTITY_HEADER, caller.spiffeId);
     await forward(ctx, index, {

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { timerDelay } from '../../../shared/model/duration.js';
 import { UnauthenticatedError, WeftError } from '../../../shared/model/errors.js';
 import { parseSpiffeId } from '../../../shared/model/names.js';
 import { authorize } from './authorize.js';
@@ -93,11 +94,14 @@ export async function handleInbound(
     peer,
   };
   const control: CallControl = { current: undefined, stopped: undefined };
-  const timeoutMs = timeoutOf(ctx, req);
-  const timer = setTimeout(
-    () => stopCall(control, 'deadline', new Error(`deadline of ${timeoutMs} ms passed`)),
-    timeoutMs,
-  );
+  const timeoutMs = timerDelay(timeoutOf(ctx, req));
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () => stopCall(control, 'deadline', new Error(`deadline of ${timeoutMs} ms passed`)),
+          timeoutMs,
+        );
   res.on('close', () => {
     clearTimeout(timer);
     if (!res.writableFinished) stopCall(control, 'gone', new Error('the calling gateway went away'));

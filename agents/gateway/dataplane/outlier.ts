@@ -11,9 +11,10 @@
  * @module
  */
 import type { OutlierDetection } from '../../../shared/contract/snapshot.js';
+import { MAX_EJECTION_MS } from '../../../shared/model/duration-ranges.js';
 
-/** Doubling stops here (Envoy's `max_ejection_time` default). */
-export const MAX_EJECTION_MS = 300_000;
+/** Doubling stops at MAX_EJECTION_MS (Envoy's `max_ejection_time` default), the longest `baseEjectionTime` too. */
+export { MAX_EJECTION_MS };
 
 interface HostState {
   consecutive: number;
