@@ -4,6 +4,7 @@
  * @module
  */
 import { benchApi } from './api.js';
+import { benchCli } from './cli.js';
 import { benchCompile } from './compile.js';
 import { benchConvergence } from './convergence.js';
 import { benchDataplane } from './dataplane.js';
@@ -11,6 +12,7 @@ import { benchIdentity } from './identity.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   api: benchApi,
+  cli: benchCli,
   compile: benchCompile,
   convergence: benchConvergence,
   dataplane: benchDataplane,

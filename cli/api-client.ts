@@ -6,6 +6,7 @@
  */
 import type { Connection } from './connection.js';
 import { RequestError } from './errors.js';
+import { type HttpAnswer, httpRequest } from './http-request.js';
 import { type ProblemBody, problemError } from './problem-message.js';
 
 export interface RequestOptions {
@@ -28,11 +29,9 @@ const TIMEOUT_MS = 30_000;
  */
 export class ApiClient {
   readonly connection: Connection;
-  private readonly fetchImpl: typeof fetch;
 
-  constructor(connection: Connection, fetchImpl: typeof fetch = fetch) {
+  constructor(connection: Connection) {
     this.connection = connection;
-    this.fetchImpl = fetchImpl;
   }
 
   /**
@@ -48,21 +47,21 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
     if (this.connection.token) headers.authorization = `Bearer ${this.connection.token}`;
     if (options.json !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await this.fetchImpl(url, {
+      response = await httpRequest(url, {
         method,
         headers,
         ...(options.json !== undefined && { body: JSON.stringify(options.json) }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        timeoutMs: TIMEOUT_MS,
       });
     } catch (cause) {
       throw this.unreachable(cause);
     }
-    const text = await response.text();
-    const body = parseJson(text);
-    if (response.ok && body !== undefined) return body as T;
-    if (response.ok) {
+    const body = parseJson(response.body);
+    const ok = response.status >= 200 && response.status < 300;
+    if (ok && body !== undefined) return body as T;
+    if (ok) {
       throw new RequestError(
         `${this.connection.server} answered ${response.status} without JSON: is --server a weft API?`,
       );

@@ -1,6 +1,7 @@
 /**
  * What every `weft` subcommand is: its flags, its help, and a `run` that
- * returns an exit code. The registry is `commands/index.ts`.
+ * returns an exit code. The registry is `commands/index.ts`, which holds
+ * each command's one-line summary and loads its module only when it runs.
  *
  * @module
  */
@@ -33,8 +34,6 @@ export type FlagDoc = readonly [flag: string, text: string];
 
 export interface Command {
   readonly name: string;
-  /** One line for `weft help`. */
-  readonly summary: string;
   /** The synopsis after `weft`, e.g. `get KIND [NAME] [flags]`. */
   readonly usage: string;
   /** A paragraph or two under the synopsis. */

@@ -1,6 +1,7 @@
 /**
- * The CLI's two ways to fail, each with its exit code: a usage error (2) says
- * which `--help` to read; a refused or failed request (1) says what to do.
+ * The CLI's two ways to fail, each with its exit code: a usage error (2), when
+ * the command line or the input it names is wrong, says what to fix; a
+ * refused or failed request (1) says what to do.
  *
  * @module
  */
@@ -39,7 +40,20 @@ export class UsageError extends CliError {
   }
 }
 
-/** The API refused the request, could not be reached, or the input could not be read. Exit 1. */
+/**
+ * The input the command line names cannot be used: a missing or unreadable
+ * file, text that is not YAML or JSON (with file, line and column). Exit 2,
+ * like {@link UsageError}, but without the help hint: the file needs fixing,
+ * not the flags.
+ */
+export class InputError extends CliError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.usage, [], options);
+    this.name = 'InputError';
+  }
+}
+
+/** The API refused the request or could not be reached. Exit 1. */
 export class RequestError extends CliError {
   constructor(message: string, details: readonly string[] = [], options?: { cause?: unknown }) {
     super(message, EXIT.failed, details, options);

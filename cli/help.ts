@@ -10,10 +10,10 @@ import type { Command, FlagDoc } from './command.js';
 
 const HELP_FLAG: FlagDoc = ['-h, --help', 'show this help'];
 
-/** The help of one command. */
-export function commandHelp(command: Command): string {
+/** The help of one command; `summary` is its line in the registry. */
+export function commandHelp(command: Command, summary: string): string {
   const sections = [
-    `weft ${command.name}: ${command.summary}`,
+    `weft ${command.name}: ${summary}`,
     `Usage:\n  weft ${command.usage}`,
     command.description,
     `Flags:\n${flagLines([...command.flags, HELP_FLAG])}`,
@@ -24,7 +24,10 @@ export function commandHelp(command: Command): string {
 }
 
 /** The overview `weft`, `weft help` and `weft --help` print. */
-export function mainHelp(commands: readonly Command[], version: string): string {
+export function mainHelp(
+  commands: readonly { readonly name: string; readonly summary: string }[],
+  version: string,
+): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const kinds = KINDS.map((k) => {
     const { plural, short } = KIND_INFO[k];

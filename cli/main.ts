@@ -25,14 +25,15 @@ export async function runCli(
   try {
     const { name, rest } = splitCommand(argv);
     if (name === undefined) return top(rest, ctx);
-    const command = findCommand(name);
-    if (!command) {
+    const entry = findCommand(name);
+    if (!entry) {
       const guess = suggestCommand(name);
       throw new UsageError(`unknown command "${name}"${guess ? ` (did you mean ${guess}?)` : ''}`, '');
     }
+    const command = await entry.load();
     const args = parseCommandArgs(command, rest);
     if (args === 'help') {
-      ctx.out(commandHelp(command));
+      ctx.out(commandHelp(command, entry.summary));
       return EXIT.ok;
     }
     return await command.run(args, ctx);

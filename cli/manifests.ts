@@ -8,9 +8,9 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parseDocument, type YAMLError } from 'yaml';
 import type { CommandContext } from './command.js';
-import { CliError, EXIT } from './errors.js';
+import { InputError } from './errors.js';
 
 /** One document and where it stands in the input. */
 export interface Manifest {
@@ -24,7 +24,21 @@ export interface Manifest {
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 /**
- * @throws CliError (exit 1) when a path is missing, a directory holds no
+ * How messages name a document, everywhere: its file and 1-based position,
+ * then its kind and name when it has them.
+ *
+ * @example describeManifest(m) // 'mesh.yaml, document 2 (Service shop/orders)'
+ */
+export function describeManifest({ document, source, position }: Manifest): string {
+  const { kind, metadata } = (isRecord(document) ? document : {}) as { kind?: unknown; metadata?: unknown };
+  const { name, namespace } = (isRecord(metadata) ? metadata : {}) as { name?: unknown; namespace?: unknown };
+  const id = typeof name === 'string' ? (typeof namespace === 'string' ? `${namespace}/${name}` : name) : '';
+  const what = [typeof kind === 'string' ? kind : '', id].filter(Boolean).join(' ');
+  return `${source}, document ${position}${what ? ` (${what})` : ''}`;
+}
+
+/**
+ * @throws InputError (exit 2) when a path is missing, a directory holds no
  *   manifests, a file does not parse, or there are no documents at all.
  */
 export async function readManifests(paths: readonly string[], ctx: CommandContext): Promise<Manifest[]> {
@@ -63,28 +77,47 @@ export function parseDocuments(text: string, source: string, json: boolean): unk
     try {
       return unwrap(JSON.parse(text));
     } catch (cause) {
-      throw failed(`${source} is not valid JSON: ${(cause as Error).message}`, cause);
+      // JSON.parse counts characters, or names no place at all; the YAML parser (JSON is YAML) may.
+      const message = (cause as Error).message;
+      const offset = /in JSON at position (\d+)/.exec(message)?.[1];
+      const yamlError = parseDocument(text).errors[0];
+      const at = offset ? position(Number(offset), text) : yamlError ? position(yamlError, text) : '';
+      const reason = message.replace(/ in JSON at position \d+.*$/, '');
+      throw failed(`${source} is not valid JSON${at}: ${reason}`, cause);
     }
   }
   const documents: unknown[] = [];
   for (const doc of parseAllDocuments(text, { uniqueKeys: true })) {
     const error = doc.errors[0];
     if (error) {
-      const pos = error.linePos?.[0];
-      const at = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
       // The parser's message repeats the position and quotes the source: keep the sentence.
       const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      throw failed(`${source} is not valid YAML${at}: ${reason}`, error);
+      throw failed(`${source} is not valid YAML${position(error, text)}: ${reason}`, error);
     }
     if (doc.contents === null) continue; // an empty document, e.g. after a trailing `---`
     try {
       // Aliases are capped so a "billion laughs" file cannot exhaust memory.
       documents.push(...unwrap(doc.toJS({ maxAliasCount: 100 })));
     } catch (cause) {
-      throw failed(`${source} is not valid YAML: ${(cause as Error).message}`, cause);
+      // An alias or anchor problem: the parser says what, but not where; say which document.
+      const line = text.slice(0, doc.range[0]).split('\n').length;
+      throw failed(
+        `${source} is not valid YAML (the document at line ${line}): ${(cause as Error).message}`,
+        cause,
+      );
     }
   }
   return documents;
+}
+
+/** ` (line 3, column 5)`: where a parse error is, 1-based, as editors count. */
+function position(at: YAMLError | number, text: string): string {
+  if (typeof at !== 'number') {
+    const pos = at.linePos?.[0];
+    return pos ? ` (line ${pos.line}, column ${pos.col})` : position(at.pos[0], text);
+  }
+  const before = text.slice(0, at).split('\n');
+  return ` (line ${before.length}, column ${before.at(-1)!.length + 1})`;
 }
 
 function unwrap(value: unknown): unknown[] {
@@ -116,6 +149,10 @@ export async function readStdin(ctx: CommandContext): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function failed(message: string, cause?: unknown): CliError {
-  return new CliError(message, EXIT.failed, [], { cause });
+function failed(message: string, cause?: unknown): InputError {
+  return new InputError(message, { cause });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,5 +1,7 @@
 /**
- * The `-n NAMESPACE` flag, checked before it becomes part of a URL.
+ * The `-n NAMESPACE` flag and a command's NAME, checked before they become
+ * part of a URL: a name no resource can have is a usage error (exit 2), not
+ * the API's refusal of the path.
  *
  * @module
  */
@@ -13,11 +15,24 @@ import { UsageError } from './errors.js';
  */
 export function namespaceFlag(values: FlagValues, command: string): string | undefined {
   const namespace = stringFlag(values, 'namespace');
-  if (namespace !== undefined && !DNS1123_LABEL.test(namespace)) {
-    throw new UsageError(
-      `namespace "${namespace}" is not a DNS-1123 label (lowercase letters, digits and "-")`,
-      command,
-    );
-  }
+  if (namespace !== undefined) checkLabel('namespace', namespace, command);
   return namespace;
+}
+
+/**
+ * @returns `name`, the NAME positional.
+ * @throws UsageError when it is not a DNS-1123 label.
+ */
+export function nameArg(name: string, command: string): string {
+  checkLabel('NAME', name, command);
+  return name;
+}
+
+function checkLabel(what: string, value: string, command: string): void {
+  if (DNS1123_LABEL.test(value)) return;
+  const shown = value.length > 63 ? `${value.slice(0, 63)}...` : value;
+  throw new UsageError(
+    `${what} "${shown}" is not a DNS-1123 label (at most 63 lowercase letters, digits and "-")`,
+    command,
+  );
 }

@@ -4,8 +4,9 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { projectFile } from '../process/project-root.js';
 
 /** Read once from package.json next to the code, whatever the working directory. */
 export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { version: string }
 ).version;

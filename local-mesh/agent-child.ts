@@ -12,13 +12,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { CliError, EXIT } from '../cli/errors.js';
+import { projectFile } from '../process/project-root.js';
 import type { Running } from '../process/stack.js';
 import { readLogFrom, waitForLogLine } from './log-file.js';
 
-const WEFT_BIN = fileURLToPath(new URL('../bin/weft.js', import.meta.url));
-const GUARD = new URL('./exit-with-parent.js', import.meta.url).href;
+const WEFT_BIN = projectFile('bin/weft.js');
+// Plain JavaScript, not compiled: the same file from the checkout and from dist.
+const GUARD = pathToFileURL(projectFile('local-mesh/exit-with-parent.js')).href;
 /** How long a stopping agent gets before it is killed. */
 const STOP_GRACE_MS = 10_000;
 

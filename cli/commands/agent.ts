@@ -17,7 +17,6 @@ export const DEFAULT_AGENT_DATA_DIR = '.weft-agent';
 
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'Run a gateway agent: attest, rotate credentials, sync config, carry traffic',
   usage: 'agent --environment ENV --name NAME --control-plane URL [--join-token T] [flags]',
   description: [
     'Attests as gateway ENV/NAME with a one-time join token (weft token create --spiffe-id',

@@ -16,7 +16,6 @@ import { versionToWaitFor, waitForConvergence } from '../wait-convergence.js';
 
 export const applyCommand: Command = {
   name: 'apply',
-  summary: 'Create or update resources from YAML or JSON documents',
   usage: 'apply -f FILE|DIR|- [--dry-run] [--wait [--timeout 2m]] [flags]',
   description: [
     'Sends every document in one request. The API checks them all (schemas, names,',

@@ -10,13 +10,12 @@ import type { Command } from '../command.js';
 import { resolveConnection } from '../connection.js';
 import { EXIT } from '../errors.js';
 import { kindArg } from '../kind-arg.js';
-import { namespaceFlag } from '../namespace-flag.js';
+import { nameArg, namespaceFlag } from '../namespace-flag.js';
 import { type ActionResult, formatAction } from '../output/actions.js';
 import { apiPath, findResource, listHint } from '../resources.js';
 
 export const deleteCommand: Command = {
   name: 'delete',
-  summary: 'Delete one resource',
   usage: 'delete KIND NAME [-n NAMESPACE] [flags]',
   description: [
     'Without -n, a namespaced resource is looked up in every namespace; the name must be',
@@ -30,7 +29,7 @@ export const deleteCommand: Command = {
 
   async run({ values, positionals }, ctx) {
     const kind = kindArg(positionals[0]!, 'delete');
-    const name = positionals[1]!;
+    const name = nameArg(positionals[1]!, 'delete');
     let namespace = namespaceFlag(values, 'delete');
     const client = new ApiClient(await resolveConnection(values, ctx, 'delete'));
     if (KIND_INFO[kind].namespaced && namespace === undefined) {

@@ -9,9 +9,8 @@ import { booleanFlag, type Command, stringFlag } from '../command.js';
 import { resolveConnection } from '../connection.js';
 import { EXIT, UsageError } from '../errors.js';
 import { kindArg } from '../kind-arg.js';
-import { namespaceFlag } from '../namespace-flag.js';
+import { nameArg, namespaceFlag } from '../namespace-flag.js';
 import { renderResourceTable } from '../output/columns.js';
-import { toJson, toYaml } from '../output/documents.js';
 import { apiPath, findResource, type ResourceList } from '../resources.js';
 
 const OUTPUTS = ['table', 'yaml', 'json'] as const;
@@ -19,7 +18,6 @@ type Output = (typeof OUTPUTS)[number];
 
 export const getCommand: Command = {
   name: 'get',
-  summary: 'Show resources as a table, YAML or JSON',
   usage: 'get KIND [NAME] [-n NAMESPACE | -A] [-l SELECTOR] [-o table|yaml|json] [flags]',
   description: [
     'KIND is a kind, its plural or a short name: meshes, environments (env), gateways (gw),',
@@ -51,7 +49,7 @@ export const getCommand: Command = {
 
   async run({ values, positionals }, ctx) {
     const kind = kindArg(positionals[0]!, 'get');
-    const name = positionals[1];
+    const name = positionals[1] === undefined ? undefined : nameArg(positionals[1], 'get');
     const output = outputFlag(stringFlag(values, 'output'));
     const selector = stringFlag(values, 'selector');
     if (name && selector !== undefined) throw new UsageError('give a NAME or -l SELECTOR, not both', 'get');
@@ -63,8 +61,7 @@ export const getCommand: Command = {
 
     if (name) {
       const doc = await findResource(client, kind, name, namespace);
-      if (output === 'json') ctx.out(toJson(doc).trimEnd());
-      else if (output === 'yaml') ctx.out(toYaml([doc]).trimEnd());
+      if (output !== 'table') ctx.out(await render(output, [doc], doc));
       else ctx.out(renderResourceTable(kind, [doc], { namespaceColumn: namespaced }));
       return EXIT.ok;
     }
@@ -74,20 +71,29 @@ export const getCommand: Command = {
       query: { labelSelector: selector },
     });
     if (output === 'json') {
-      ctx.out(toJson(list).trimEnd());
+      ctx.out(await render(output, list.items, list));
     } else if (list.items.length === 0) {
       // On stderr, so `-o yaml` into a file or a pipe stays empty.
       ctx.err(
         `No ${plural} found${scope ? ` in namespace ${scope}` : ''}${selector ? ` matching ${selector}` : ''}.`,
       );
     } else if (output === 'yaml') {
-      ctx.out(toYaml(list.items).trimEnd());
+      ctx.out(await render(output, list.items, list));
     } else {
       ctx.out(renderResourceTable(kind, list.items, { namespaceColumn: scope === undefined }));
     }
     return EXIT.ok;
   },
 };
+
+/**
+ * `-o yaml` as documents, `-o json` as `value`. The YAML library loads only
+ * for `-o yaml`: it is the largest import `weft get` would otherwise make.
+ */
+async function render(output: 'yaml' | 'json', docs: readonly unknown[], value: unknown): Promise<string> {
+  const { toJson, toYaml } = await import('../output/documents.js');
+  return (output === 'yaml' ? toYaml(docs) : toJson(value)).trimEnd();
+}
 
 function outputFlag(value: string | undefined): Output {
   if (value === undefined) return 'table';

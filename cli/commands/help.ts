@@ -7,15 +7,15 @@ import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { commandHelp, mainHelp } from '../help.js';
 import { VERSION } from '../version.js';
+import type { CommandEntry } from './index.js';
 
 /**
  * The help command, given the registry it describes (passed in, so the
  * registry can list this command too without an import cycle).
  */
-export function createHelpCommand(commands: () => readonly Command[]): Command {
+export function createHelpCommand(commands: () => readonly CommandEntry[]): Command {
   return {
     name: 'help',
-    summary: 'Show help for weft or one command',
     usage: 'help [COMMAND]',
     description: 'The same as `weft --help` or `weft COMMAND --help`.',
     flags: [],
@@ -29,9 +29,9 @@ export function createHelpCommand(commands: () => readonly Command[]): Command {
         ctx.out(mainHelp(commands(), VERSION));
         return EXIT.ok;
       }
-      const command = commands().find((c) => c.name === name);
-      if (!command) throw new UsageError(`unknown command "${name}"`, '');
-      ctx.out(commandHelp(command));
+      const entry = commands().find((c) => c.name === name);
+      if (!entry) throw new UsageError(`unknown command "${name}"`, '');
+      ctx.out(commandHelp(await entry.load(), entry.summary));
       return EXIT.ok;
     },
   };

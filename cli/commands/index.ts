@@ -4,30 +4,72 @@
  * @module
  */
 import type { Command } from '../command.js';
-import { agentCommand } from './agent.js';
-import { applyCommand } from './apply.js';
-import { deleteCommand } from './delete.js';
-import { getCommand } from './get.js';
 import { createHelpCommand } from './help.js';
-import { serveCommand } from './serve.js';
-import { svidCommand } from './svid.js';
-import { tokenCommand } from './token.js';
-import { upCommand } from './up.js';
 
-export const COMMANDS: readonly Command[] = [
-  upCommand,
-  serveCommand,
-  applyCommand,
-  getCommand,
-  deleteCommand,
-  tokenCommand,
-  svidCommand,
-  agentCommand,
-  createHelpCommand(() => COMMANDS),
+/**
+ * A command as the registry knows it before it is needed: its name and the
+ * line `weft --help` shows, and how to load the rest. Each command's module
+ * (and what it imports: the local mesh, the YAML parser, the control plane)
+ * loads only when that command runs, so `weft --help` and `weft get` start
+ * in a few milliseconds past Node's own start.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for `weft help`. */
+  readonly summary: string;
+  load(): Promise<Command>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'up',
+    summary: 'Run the local mesh: the API, the demo mesh, its gateway agents and services (npm start)',
+    load: async () => (await import('./up.js')).upCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'Run the local API host alone (no demo, no agents)',
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
+  {
+    name: 'apply',
+    summary: 'Create or update resources from YAML or JSON documents',
+    load: async () => (await import('./apply.js')).applyCommand,
+  },
+  {
+    name: 'get',
+    summary: 'Show resources as a table, YAML or JSON',
+    load: async () => (await import('./get.js')).getCommand,
+  },
+  {
+    name: 'delete',
+    summary: 'Delete one resource',
+    load: async () => (await import('./delete.js')).deleteCommand,
+  },
+  {
+    name: 'token',
+    summary: 'Create a one-time join token for an agent or workload',
+    load: async () => (await import('./token.js')).tokenCommand,
+  },
+  {
+    name: 'svid',
+    summary: 'Inspect an X.509-SVID or JWT-SVID, or mint a JWT-SVID (admin)',
+    load: async () => (await import('./svid.js')).svidCommand,
+  },
+  {
+    name: 'agent',
+    summary: 'Run a gateway agent: attest, rotate credentials, sync config, carry traffic',
+    load: async () => (await import('./agent.js')).agentCommand,
+  },
+  {
+    name: 'help',
+    summary: 'Show help for weft or one command',
+    load: async () => createHelpCommand(() => COMMANDS),
+  },
 ];
 
 /** The command called `name`, if any. */
-export function findCommand(name: string): Command | undefined {
+export function findCommand(name: string): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === name);
 }
 

@@ -14,7 +14,6 @@ export const DEFAULT_API_PORT = 7070;
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Run the local API host alone (no demo, no agents)',
   usage: 'serve [--port N] [--host H] [--data DIR]',
   description: [
     'Serves the weft HTTP API on the embedded store in DIR, resuming what it holds.',

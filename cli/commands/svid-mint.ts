@@ -7,11 +7,13 @@
  *
  * @module
  */
+import { isDuration } from '../../shared/model/duration.js';
 import { ApiClient } from '../api-client.js';
 import type { CommandContext } from '../command.js';
 import { type FlagValues, stringFlag } from '../command.js';
 import { resolveConnection } from '../connection.js';
 import { EXIT, UsageError } from '../errors.js';
+import { flagFields } from '../problem-message.js';
 
 /** What `POST /v1/svid/jwt/mint` answers. */
 interface MintedJwtSvid {
@@ -40,9 +42,13 @@ export async function mintJwtSvid(values: FlagValues, ctx: CommandContext): Prom
   if (!spiffeId) throw new UsageError('svid mint needs --spiffe-id', 'svid');
   const audience = stringFlag(values, 'audience');
   const ttl = stringFlag(values, 'ttl');
+  if (ttl !== undefined && !isDuration(ttl))
+    throw new UsageError(`--ttl must be a duration such as 30s, 2m or 5m, got "${ttl}"`, 'svid');
   const client = new ApiClient(await resolveConnection(values, ctx, 'svid'));
   const minted = await client.request<MintedJwtSvid>('POST', '/v1/svid/jwt/mint', {
     json: { spiffeId, ...(audience && { audience }), ...(ttl && { ttl }) },
+    // The body is made of flags: a refusal names the flag, not the JSON field.
+    locateField: flagFields({ '/spiffeId': '--spiffe-id', '/audience': '--audience', '/ttl': '--ttl' }),
   });
   ctx.out(minted.token);
   return EXIT.ok;

@@ -10,13 +10,12 @@ import { resolve } from 'node:path';
 import { type CredentialSummary, inspectCredential } from '../../shared/identity/inspect.js';
 import { ValidationError } from '../../shared/model/errors.js';
 import type { Command, CommandContext } from '../command.js';
-import { EXIT, RequestError, UsageError } from '../errors.js';
+import { EXIT, InputError, UsageError } from '../errors.js';
 import { readStdin } from '../manifests.js';
 import { MINT_FLAGS, MINT_OPTIONS, mintJwtSvid } from './svid-mint.js';
 
 export const svidCommand: Command = {
   name: 'svid',
-  summary: 'Inspect an X.509-SVID or JWT-SVID, or mint a JWT-SVID (admin)',
   usage: 'svid inspect FILE|-  |  svid mint --spiffe-id ID [--audience AUD] [--ttl DURATION] [flags]',
   description: [
     'inspect prints the SPIFFE ID, issuer, validity and chain of a PEM certificate chain, or the',
@@ -57,12 +56,12 @@ async function inspect(file: string, ctx: CommandContext): Promise<number> {
   try {
     text = file === '-' ? await readStdin(ctx) : await readFile(resolve(ctx.cwd, file), 'utf8');
   } catch (cause) {
-    throw new RequestError(`cannot read ${file}: ${(cause as Error).message}`, [], { cause });
+    throw new InputError(`cannot read ${file}: ${(cause as Error).message}`, { cause });
   }
   try {
     ctx.out(format(inspectCredential(text)));
   } catch (error) {
-    if (error instanceof ValidationError) throw new RequestError(`${file}: ${error.message}`);
+    if (error instanceof ValidationError) throw new InputError(`${file}: ${error.message}`);
     throw error;
   }
   return EXIT.ok;

@@ -5,10 +5,12 @@
  * @module
  */
 
+import { isDuration } from '../../shared/model/duration.js';
 import { ApiClient } from '../api-client.js';
 import { type Command, stringFlag } from '../command.js';
 import { resolveConnection } from '../connection.js';
 import { EXIT, UsageError } from '../errors.js';
+import { flagFields } from '../problem-message.js';
 
 interface JoinToken {
   readonly token: string;
@@ -18,7 +20,6 @@ interface JoinToken {
 
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'Create a one-time join token for an agent or workload',
   usage: 'token create --spiffe-id ID [--ttl DURATION] [flags]',
   description: [
     'Asks the API for a join token bound to one SPIFFE ID. It works once, expires after',
@@ -43,9 +44,13 @@ export const tokenCommand: Command = {
     const spiffeId = stringFlag(values, 'spiffe-id');
     if (!spiffeId) throw new UsageError('token create needs --spiffe-id', 'token');
     const ttl = stringFlag(values, 'ttl');
+    if (ttl !== undefined && !isDuration(ttl))
+      throw new UsageError(`--ttl must be a duration such as 30s, 10m or 1h, got "${ttl}"`, 'token');
     const client = new ApiClient(await resolveConnection(values, ctx, 'token'));
     const created = await client.request<JoinToken>('POST', '/v1/join-tokens', {
       json: { spiffeId, ...(ttl && { ttl }) },
+      // The body is made of flags: a refusal names the flag, not the JSON field.
+      locateField: flagFields({ '/spiffeId': '--spiffe-id', '/ttl': '--ttl' }),
     });
     ctx.out(created.token);
     ctx.err(`join token for ${created.spiffeId}, usable once until ${created.expiresAt}`);

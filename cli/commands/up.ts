@@ -8,7 +8,6 @@
  * @module
  */
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { trustDomainOf } from '../../local-mesh/agent-identity.js';
 import { shownPath } from '../../local-mesh/banner.js';
 import { startDemoServices } from '../../local-mesh/demo-services.js';
@@ -23,6 +22,7 @@ import {
 } from '../../local-mesh/mesh-convergence.js';
 import { applyMeshFile, probeLocalMesh } from '../../local-mesh/mesh-file.js';
 import { upSummary } from '../../local-mesh/up-summary.js';
+import { projectFile } from '../../process/project-root.js';
 import { LocalStack, shutDown, stopSignal } from '../../process/stack.js';
 import { ApiClient } from '../api-client.js';
 import { portFlag } from '../args.js';
@@ -32,12 +32,11 @@ import { readManifests } from '../manifests.js';
 import { DEFAULT_API_PORT } from './serve.js';
 
 /** The demo mesh, found next to the code so `weft up` works from any directory. */
-const DEMO_MESH = fileURLToPath(new URL('../../examples/demo-mesh.yaml', import.meta.url));
-const POLICY_EXAMPLE = fileURLToPath(new URL('../../examples/payments-policy.yaml', import.meta.url));
+const DEMO_MESH = projectFile('examples/demo-mesh.yaml');
+const POLICY_EXAMPLE = projectFile('examples/payments-policy.yaml');
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'Run the local mesh: the API, the demo mesh, its gateway agents and services (npm start)',
   usage: 'up [--data DIR] [--api-port N] [--mesh FILE]',
   description: [
     'Starts the control plane on the embedded store in DIR and applies the mesh file',

@@ -86,7 +86,7 @@ describe('an API that is not running', () => {
       '--server',
       'http://127.0.0.1:9',
     ]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(lines(stderr)).toEqual(['error: no-such-file.yaml does not exist']);
   });
 });

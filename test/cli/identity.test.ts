@@ -10,11 +10,11 @@ describe('weft token create, weft svid inspect and weft svid mint', () => {
   let serve: RunningWeft;
   const conn = () => ['--server', serve.url, '--data', dataDir];
   /** `weft <command> --spiffe-id <id>` for an ID outside weft.demo: exit 1, saying which field. */
-  const refusesForeignId = async (command: string[], spiffeId: string) => {
+  const refusesForeignId = async (command: string[], spiffeId: string, field: string) => {
     const foreign = await runWeft([...command, '--spiffe-id', spiffeId, ...conn()]);
     expect(foreign.code).toBe(1);
     expect(lines(foreign.stderr)[0]).toMatch(
-      /names a Gateway or Service SPIFFE ID in weft.demo \(field \/spiffeId\)/,
+      new RegExp(`names a Gateway or Service SPIFFE ID in weft.demo: ${field} must be spiffe://weft.demo/`),
     );
   };
 
@@ -69,9 +69,10 @@ describe('weft token create, weft svid inspect and weft svid mint', () => {
       2,
       'error: token create needs --spiffe-id; see `weft token --help`',
     ]);
-    await refusesForeignId(['token', 'create'], 'spiffe://other.test/gw/x/y');
+    await refusesForeignId(['token', 'create'], 'spiffe://other.test/gw/x/y', '--spiffe-id');
     const garbage = await runWeft(['svid', 'inspect', '-'], { input: 'hello' });
-    expect(garbage.code).toBe(1);
+    // A file that is no credential is the user's input to fix, not a refusal: exit 2.
+    expect(garbage.code).toBe(2);
     expect(garbage.stderr).toMatch(/found neither a PEM certificate nor a JWT/);
     expect((await runWeft(['svid', 'show', 'x'])).code).toBe(2);
   });
@@ -108,7 +109,7 @@ describe('weft token create, weft svid inspect and weft svid mint', () => {
       2,
       ['error: svid needs an action; use inspect FILE|- or mint --spiffe-id ID; see `weft svid --help`'],
     ]);
-    await refusesForeignId(['svid', 'mint'], 'spiffe://other.test/ns/a/svc/b');
+    await refusesForeignId(['svid', 'mint'], 'spiffe://other.test/ns/a/svc/b', '--spiffe-id');
     const long = await runWeft([
       'svid',
       'mint',
@@ -119,7 +120,9 @@ describe('weft token create, weft svid inspect and weft svid mint', () => {
       ...conn(),
     ]);
     expect(long.code).toBe(1);
-    expect(lines(long.stderr)[0]).toMatch(/jwtSvidTtl \(300s\).*\(field \/ttl\)/);
+    expect(lines(long.stderr)[0]).toMatch(
+      /^error: --ttl must be between 10s and the Mesh's jwtSvidTtl \(300s\)/,
+    );
     const anonymous = await runWeft([
       'svid',
       'mint',
