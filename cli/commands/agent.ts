@@ -9,11 +9,14 @@
  */
 import { resolve } from 'node:path';
 import { stopSignal } from '../../process/stack.js';
-import { parseDuration } from '../../shared/model/duration.js';
+import { isDuration, parseDuration } from '../../shared/model/duration.js';
 import { type Command, stringFlag } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 
 export const DEFAULT_AGENT_DATA_DIR = '.weft-agent';
+
+/** How often an agent may poll: not so often it loads the control plane, not so rarely a missed webhook lasts. */
+const POLL_INTERVAL_MS = { min: 100, max: 3_600_000 };
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -43,7 +46,7 @@ export const agentCommand: Command = {
     ],
     ['--data DIR', `key, SVID, bundle and last-known-good config (default ${DEFAULT_AGENT_DATA_DIR})`],
     ['--admin-address H:P', 'admin server address (default 127.0.0.1:15000; port 0 picks one)'],
-    ['--poll-interval D', 'how often to poll for config, jittered ±20% (default 30s)'],
+    ['--poll-interval D', 'how often to poll for config, jittered ±20%: 100ms to 1h (default 30s)'],
     [
       '--ingress-address H:P',
       "mTLS ingress listen address (default: the Gateway's spec.address; e.g. 0.0.0.0:15443 behind NAT)",
@@ -78,12 +81,10 @@ export const agentCommand: Command = {
       return value;
     };
     const interval = stringFlag(values, 'poll-interval') ?? '30s';
-    let pollIntervalMs: number;
-    try {
-      pollIntervalMs = parseDuration(interval);
-    } catch {
+    const pollIntervalMs = isDuration(interval) ? parseDuration(interval) : Number.NaN;
+    if (!(pollIntervalMs >= POLL_INTERVAL_MS.min && pollIntervalMs <= POLL_INTERVAL_MS.max)) {
       throw new UsageError(
-        `--poll-interval must be a duration such as 30s or 500ms, got "${interval}"`,
+        `--poll-interval must be a duration from 100ms to 1h such as 30s or 500ms, got "${interval}"`,
         'agent',
       );
     }

@@ -34,6 +34,8 @@ describe.concurrent('weft agent on the command line', () => {
   it.each([
     [['agent', '--name', 'edge-1', '--control-plane', 'http://x'], /needs --environment/],
     [[...BASE, '--poll-interval', 'soon'], /--poll-interval must be a duration/],
+    [[...BASE, '--poll-interval', '30d'], /--poll-interval must be a duration from 100ms to 1h/],
+    [[...BASE, '--poll-interval', '0s'], /--poll-interval must be a duration from 100ms to 1h/],
     [
       ['agent', '--environment', 'AWS', '--name', 'edge-1', '--control-plane', 'http://x'],
       /environment must be a DNS-1123 label/,
