@@ -1,6 +1,6 @@
 /**
  * The agent's admin port (Envoy's admin, Linkerd's 4191): `/healthz` (the
- * process is alive), `/readyz` (200 once a config is applied and the
+ * process is alive, and which control plane it talks to: home or a peer), `/readyz` (200 once a config is applied and the
  * credentials are valid, else 503 saying why), `/metrics` (Prometheus text),
  * `/config` (the applied snapshot: routes, policies, endpoints and the
  * public trust bundle; no key or token is ever in it) and `POST /notify`
@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AdminResponse, json, parseHostPort, problem, readBody } from './admin-http.js';
 import type { Applied } from './applied-config.js';
+import type { ControlPlaneStatus } from './failover-client.js';
 import { type Logger, reason } from './log.js';
 import type { AgentMetrics } from './metrics.js';
 
@@ -27,6 +28,8 @@ export interface AdminServerOptions {
   /** Why the agent is not ready; empty when it is. */
   readonly unready: () => readonly string[];
   readonly config: () => Applied | undefined;
+  /** Which control plane the agent talks to now. */
+  readonly controlPlane?: () => ControlPlaneStatus;
   /** Handles `POST /notify`; `undefined` until the agent has an identity to verify with. */
   readonly notify: () =>
     | ((body: string, contentType: string | undefined) => Promise<AdminResponse>)
@@ -81,7 +84,8 @@ async function route(req: IncomingMessage, o: AdminServerOptions): Promise<Admin
   const reads = method === 'GET' || method === 'HEAD';
   switch (path) {
     case '/healthz':
-      return reads ? json(200, { status: 'alive' }) : notAllowed('GET');
+      if (!reads) return notAllowed('GET');
+      return json(200, { status: 'alive', ...(o.controlPlane && { controlPlane: o.controlPlane() }) });
     case '/readyz': {
       if (!reads) return notAllowed('GET');
       const reasons = o.unready();

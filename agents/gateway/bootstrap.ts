@@ -9,7 +9,7 @@
  */
 import { type ParsedBundle, parseBundle } from '../../shared/identity/bundle.js';
 import { Backoff, sleep } from '../../shared/model/backoff.js';
-import type { ControlPlaneClient, GatewayPath } from './control-plane-client.js';
+import type { ControlPlaneApi, GatewayPath } from './control-plane-client.js';
 import type { DataFiles } from './data-files.js';
 import { ControlPlaneRefusedError, ControlPlaneUnavailableError, JoinTokenNeededError } from './errors.js';
 import { type Logger, reason } from './log.js';
@@ -28,7 +28,7 @@ export interface Identity {
 
 /** Options of {@link bootstrapIdentity}. */
 export interface BootstrapOptions {
-  readonly client: ControlPlaneClient;
+  readonly client: ControlPlaneApi;
   readonly files: DataFiles;
   readonly gateway: GatewayPath;
   readonly joinToken: string | undefined;

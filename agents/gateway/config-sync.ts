@@ -16,7 +16,7 @@ import { verifySnapshot } from '../../shared/contract/signed-snapshot.js';
 import type { ParsedBundle } from '../../shared/identity/bundle.js';
 import type { Random } from '../../shared/model/backoff.js';
 import type { AppliedConfig } from './applied-config.js';
-import type { ControlPlaneClient, GatewayPath } from './control-plane-client.js';
+import type { ControlPlaneApi, GatewayPath } from './control-plane-client.js';
 import type { DataFiles } from './data-files.js';
 import { ControlPlaneRefusedError } from './errors.js';
 import { saveLastKnownGood } from './last-known-good.js';
@@ -38,7 +38,7 @@ export interface SyncCredentials extends StatusCredentials {
 
 /** Options of {@link ConfigSync}. */
 export interface ConfigSyncOptions {
-  readonly client: ControlPlaneClient;
+  readonly client: ControlPlaneApi;
   readonly credentials: SyncCredentials;
   readonly applied: AppliedConfig;
   readonly files: DataFiles;

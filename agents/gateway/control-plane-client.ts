@@ -46,10 +46,27 @@ export interface ControlPlaneClientOptions {
   readonly fetch?: typeof fetch;
 }
 
+/**
+ * The control plane's API as the agent's loops use it: one control plane
+ * ({@link ControlPlaneClient}) or several behind one face (`FailoverClient`).
+ */
+export interface ControlPlaneApi {
+  attest(token: string, csr: string): Promise<IssuedSvid>;
+  renewX509(csr: string, proof: string): Promise<IssuedSvid>;
+  jwtSvid(audience: string, proof: string): Promise<IssuedJwtSvid>;
+  fetchSnapshot(gateway: GatewayPath, bearer: string, hash?: string): Promise<SnapshotAnswer>;
+  reportStatus(gateway: GatewayPath, bearer: string, report: StatusReport): Promise<void>;
+  close(): void;
+}
+
+/** How long a liveness probe may take: it runs in front of a real call. */
+const PROBE_TIMEOUT_MS = 2_000;
+
 /** One control plane's API, as the agent uses it. */
-export class ControlPlaneClient {
+export class ControlPlaneClient implements ControlPlaneApi {
   readonly #base: string;
   readonly #send: (path: string, init: RequestInit) => Promise<Response>;
+  readonly #probe: () => Promise<Response>;
   readonly #closing = new AbortController();
 
   constructor(options: ControlPlaneClientOptions) {
@@ -58,6 +75,24 @@ export class ControlPlaneClient {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     const cancel = this.#closing.signal;
     this.#send = (path, init) => send(fetchImpl, `${this.#base}${path}`, init, timeoutMs, cancel);
+    const probeMs = Math.min(timeoutMs, PROBE_TIMEOUT_MS);
+    this.#probe = () => send(fetchImpl, `${this.#base}/healthz`, {}, probeMs, cancel);
+  }
+
+  /** The base URL calls go to. */
+  get url(): string {
+    return this.#base;
+  }
+
+  /**
+   * `GET /healthz`, the cheapest call there is (no credentials, no store).
+   *
+   * @throws ControlPlaneUnavailableError unless it answers 2xx.
+   */
+  async probe(): Promise<void> {
+    const res = await this.#probe();
+    await res.body?.cancel();
+    if (!res.ok) throw new ControlPlaneUnavailableError(`control plane answered ${res.status} to /healthz`);
   }
 
   /** Cuts short every call under way (shutdown need not wait out a slow control plane). */

@@ -17,7 +17,7 @@ import type { ParsedBundle } from '../../shared/identity/bundle.js';
 import { Backoff } from '../../shared/model/backoff.js';
 import type { Identity } from './bootstrap.js';
 import { remedy } from './bootstrap.js';
-import type { ControlPlaneClient, GatewayPath } from './control-plane-client.js';
+import type { ControlPlaneApi, GatewayPath } from './control-plane-client.js';
 import type { DataFiles } from './data-files.js';
 import { ControlPlaneUnavailableError } from './errors.js';
 import { JwtSvidCache } from './jwt-svid-cache.js';
@@ -38,7 +38,7 @@ export interface CurrentCredentials {
 
 /** Options of {@link AgentCredentials}. */
 export interface AgentCredentialsOptions {
-  readonly client: ControlPlaneClient;
+  readonly client: ControlPlaneApi;
   readonly files: DataFiles;
   readonly gateway: GatewayPath;
   readonly logger: Logger;

@@ -4,7 +4,8 @@
  *
  * 1. the admin port, so `/healthz` and `/readyz` answer from the first moment;
  * 2. the last-known-good snapshot from disk, verified, before any network;
- * 3. the identity: the saved X.509-SVID, or attestation with the join token;
+ * 3. the identity: the saved X.509-SVID, or attestation with the join token
+ *    (at home: `failover-client.ts` says why);
  * 4. rotation of the credentials, and config sync (poll + webhook);
  * 5. the data plane, listening as soon as a config (possibly the
  *    last-known-good) and credentials are both there, and fed every verified
@@ -30,6 +31,7 @@ import { AgentCredentials } from './credentials.js';
 import { dataFiles, ensureDataDir } from './data-files.js';
 import { type MountedDataPlane, mountDataPlane } from './data-plane-mount.js';
 import type { BoundAddresses } from './dataplane/index.js';
+import { type ControlPlaneStatus, displayUrl, FailoverClient } from './failover-client.js';
 import { restoreLastKnownGood } from './last-known-good.js';
 import { createAgentLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
@@ -49,6 +51,8 @@ export interface GatewayAgent {
   readonly credentials: AgentCredentials;
   readonly sync: ConfigSync;
   readonly metrics: AgentMetrics;
+  /** Which control plane the agent talks to now (home, or a peer while home is down). */
+  readonly controlPlane: ControlPlaneStatus;
   /** The data plane's bound ingress and egress, once it listens (never with `dataPlane: false`). */
   readonly dataPlaneAddresses: BoundAddresses | undefined;
   /** Stops timers and servers. The data directory keeps everything for the next start. */
@@ -77,7 +81,16 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
   const files = dataFiles(o.dataDir);
   await ensureDataDir(files.dir);
   const applied = new AppliedConfig();
-  const client = new ControlPlaneClient({ url: o.controlPlaneUrl, ...(o.fetch && { fetch: o.fetch }) });
+  const client = new FailoverClient({
+    planes: [o.controlPlaneUrl, ...o.peerControlPlaneUrls].map((url) => ({
+      url,
+      client: new ControlPlaneClient({ url, ...(o.fetch && { fetch: o.fetch }) }),
+    })),
+    logger,
+    ...(o.homeProbeIntervalMs && { homeProbeIntervalMs: o.homeProbeIntervalMs }),
+    onSwitch: ({ current, atHome }) => metrics.controlPlaneCurrent(current, atHome),
+  });
+  metrics.controlPlaneCurrent(displayUrl(o.controlPlaneUrl), true, false);
   let credentials: AgentCredentials | undefined;
   let sync: ConfigSync | undefined;
   const adminHost = o.adminAddress.slice(0, o.adminAddress.lastIndexOf(':'));
@@ -101,6 +114,7 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
     metrics,
     logger,
     config: () => applied.current,
+    controlPlane: () => client.status,
     unready: () =>
       [
         ...(credentials ? [credentials.unready()] : ['no identity yet: attesting']),
@@ -154,6 +168,7 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
       adminAddress: admin.address,
       spiffeId: credentials.spiffeId,
       version: applied.current?.snapshot.version ?? null,
+      controlPlane: client.status.current,
       ...(plane?.addresses && {
         ingressAddress: plane.addresses.ingress,
         egressAddress: plane.addresses.egress,
@@ -169,6 +184,9 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
     credentials: creds,
     sync: syncing,
     metrics,
+    get controlPlane() {
+      return client.status;
+    },
     get dataPlaneAddresses() {
       return plane?.addresses;
     },

@@ -8,6 +8,8 @@
  * moves forward, and `time() - weft_config_version / 1000` is how old the
  * applied desired state is), and `weft_config_info{version, hash}` carries
  * the exact version as an info metric (value 1), as `kube_*_info` do.
+ * `weft_control_plane_info{url, home}` says which control plane the agent
+ * talks to now (`home="false"`: failed over to a peer).
  *
  * Every series passes `promtool check metrics`: prom-client's default
  * `nodejs_active_{handles,requests,resources}_total` are gauges named like
@@ -42,6 +44,8 @@ export class AgentMetrics {
   readonly #expiry: Gauge<'credential'>;
   readonly #contact: Gauge;
   readonly #notify: Counter<'result'>;
+  readonly #plane: Gauge<'url' | 'home'>;
+  readonly #switches: Counter<'to'>;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -83,8 +87,28 @@ export class AgentMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.#plane = new Gauge({
+      name: 'weft_control_plane_info',
+      help: 'The control plane the agent talks to now: its URL, and whether it is home (value always 1)',
+      labelNames: ['url', 'home'],
+      registers,
+    });
+    this.#switches = new Counter({
+      name: 'weft_control_plane_switches_total',
+      help: 'Switches of control plane: to a peer (home or the current one unreachable) or back home',
+      labelNames: ['to'],
+      registers,
+    });
+    for (const to of ['peer', 'home'] as const) this.#switches.labels(to).inc(0);
     this.#version.set(0);
     this.#contact.set(0);
+  }
+
+  /** The control plane calls go to now; `switched` counts a change. */
+  controlPlaneCurrent(url: string, home: boolean, switched = true): void {
+    this.#plane.reset();
+    this.#plane.labels(url, String(home)).set(1);
+    if (switched) this.#switches.labels(home ? 'home' : 'peer').inc();
   }
 
   /** A snapshot was applied (or restored from disk): its version becomes the exported one. */

@@ -23,8 +23,17 @@ export interface GatewayAgentOptions {
   readonly environment: string;
   /** The Gateway's name (a DNS-1123 label). */
   readonly name: string;
-  /** The control plane API's base URL. */
+  /** The home control plane API's base URL: every call goes here while it answers. */
   readonly controlPlaneUrl: string;
+  /**
+   * The other control planes of the mesh (one per cloud, same state and
+   * trust), tried in this order when the current one is unreachable; home is
+   * probed meanwhile and taken back when it answers (`failover-client.ts`).
+   * @default none
+   */
+  readonly peerControlPlaneUrls?: readonly string[];
+  /** How often, away from home, home is probed (jittered ±50 %). @default 20_000 */
+  readonly homeProbeIntervalMs?: number;
   /** One-time join token; needed only when the data directory holds no valid identity. */
   readonly joinToken?: string;
   /** Where the key, SVID, bundle and last-known-good snapshot are kept (created 0700). */
@@ -61,6 +70,7 @@ export interface GatewayAgentOptions {
 export type ValidAgentOptions = GatewayAgentOptions & {
   readonly adminAddress: string;
   readonly pollIntervalMs: number;
+  readonly peerControlPlaneUrls: readonly string[];
   readonly now: () => number;
 };
 
@@ -72,8 +82,18 @@ export function validateAgentOptions(options: GatewayAgentOptions): ValidAgentOp
         `${key} must be a DNS-1123 label (lowercase letters, digits, "-"), got "${options[key]}"`,
       );
   }
-  if (!URL.canParse(options.controlPlaneUrl) || !/^https?:$/.test(new URL(options.controlPlaneUrl).protocol))
-    throw new TypeError(`the control plane URL must be http(s), got "${options.controlPlaneUrl}"`);
+  requireHttpUrl(options.controlPlaneUrl, 'the control plane URL');
+  const peerControlPlaneUrls = options.peerControlPlaneUrls ?? [];
+  for (const url of peerControlPlaneUrls) requireHttpUrl(url, 'a peer control plane URL');
+  const all = [options.controlPlaneUrl, ...peerControlPlaneUrls].map(normalUrl);
+  const twice = all.find((url, i) => all.indexOf(url) !== i);
+  if (twice) throw new TypeError(`the control plane ${twice} is given twice`);
+  const homeProbeIntervalMs = options.homeProbeIntervalMs;
+  if (
+    homeProbeIntervalMs !== undefined &&
+    !(Number.isFinite(homeProbeIntervalMs) && homeProbeIntervalMs >= 10)
+  )
+    throw new TypeError(`the home probe interval must be at least 10 ms, got ${homeProbeIntervalMs}`);
   if (!options.dataDir) throw new TypeError('a data directory is required');
   const adminAddress = options.adminAddress ?? DEFAULT_ADMIN_ADDRESS;
   if (!parseHostPort(adminAddress))
@@ -90,5 +110,14 @@ export function validateAgentOptions(options: GatewayAgentOptions): ValidAgentOp
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 10)
     throw new TypeError(`the poll interval must be at least 10 ms, got ${pollIntervalMs}`);
-  return { ...options, adminAddress, pollIntervalMs, now: options.now ?? Date.now };
+  return { ...options, adminAddress, pollIntervalMs, peerControlPlaneUrls, now: options.now ?? Date.now };
+}
+
+function requireHttpUrl(url: string, what: string): void {
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new TypeError(`${what} must be http(s), got "${url}"`);
+}
+
+function normalUrl(url: string): string {
+  return new URL(url).toString().replace(/\/+$/, '');
 }

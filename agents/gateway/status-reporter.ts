@@ -9,7 +9,7 @@
  * @module
  */
 import type { AppliedConfig } from './applied-config.js';
-import type { ControlPlaneClient, GatewayPath } from './control-plane-client.js';
+import type { ControlPlaneApi, GatewayPath } from './control-plane-client.js';
 import { type Logger, reason } from './log.js';
 
 /** What reporting needs from the credentials. */
@@ -20,7 +20,7 @@ export interface StatusCredentials {
 
 /** Options of {@link StatusReporter}. */
 export interface StatusReporterOptions {
-  readonly client: ControlPlaneClient;
+  readonly client: ControlPlaneApi;
   readonly credentials: StatusCredentials;
   readonly gateway: GatewayPath;
   readonly logger: Logger;

@@ -18,7 +18,7 @@ import {
   RENEW_PROOF_AUDIENCE,
   type SvidProofPayload,
 } from '../../shared/identity/svid-proof.js';
-import type { ControlPlaneClient, GatewayPath, IssuedJwtSvid, IssuedSvid } from './control-plane-client.js';
+import type { ControlPlaneApi, GatewayPath, IssuedJwtSvid, IssuedSvid } from './control-plane-client.js';
 import { type CheckedSvid, checkSvid } from './svid-check.js';
 import { newSvidKey, type SvidKey } from './svid-key.js';
 
@@ -45,7 +45,7 @@ export interface RenewedSvid {
 }
 
 /** Asks for an X.509-SVID for a new key, proven by the current one. */
-export async function renewX509Svid(client: ControlPlaneClient, svid: CurrentSvid): Promise<RenewedSvid> {
+export async function renewX509Svid(client: ControlPlaneApi, svid: CurrentSvid): Promise<RenewedSvid> {
   const fresh = await newSvidKey();
   const proof = await signProof(svid, { aud: RENEW_PROOF_AUDIENCE, csr_sha256: csrSha256(fresh.csrPem) });
   return { fresh, issued: await client.renewX509(fresh.csrPem, proof) };
@@ -63,7 +63,7 @@ export function checkRenewed(
 
 /** Fetches a JWT-SVID for `audience`, proven by the current SVID. */
 export async function fetchJwtSvid(
-  client: ControlPlaneClient,
+  client: ControlPlaneApi,
   svid: CurrentSvid,
   audience: string,
 ): Promise<IssuedJwtSvid> {

@@ -10,23 +10,29 @@
 import { resolve } from 'node:path';
 import { stopSignal } from '../../process/stack.js';
 import { isDuration, parseDuration } from '../../shared/model/duration.js';
-import { type Command, stringFlag } from '../command.js';
+import { type Command, stringFlag, stringsFlag } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 
 export const DEFAULT_AGENT_DATA_DIR = '.weft-agent';
 
 /** How often an agent may poll: not so often it loads the control plane, not so rarely a missed webhook lasts. */
 const POLL_INTERVAL_MS = { min: 100, max: 3_600_000 };
+/** How often an agent away from home probes it. */
+const PROBE_INTERVAL_MS = { min: 1_000, max: 3_600_000 };
 
 export const agentCommand: Command = {
   name: 'agent',
-  usage: 'agent --environment ENV --name NAME --control-plane URL [--join-token T] [flags]',
+  usage: 'agent --environment ENV --name NAME --control-plane URL[,URL...] [--join-token T] [flags]',
   description: [
     'Attests as gateway ENV/NAME with a one-time join token (weft token create --spiffe-id',
     'spiffe://<td>/gw/ENV/NAME), keeps its X.509-SVID rotated at half-life, and keeps the',
     "gateway's signed config in step with the control plane (webhook, and a poll every 30s).",
     'The key, SVID, trust bundle and last-known-good config stay in DIR (mode 0600), so a',
     'restart needs no new token and serves the last config even while the control plane is down.',
+    'With one control plane per cloud, name them all: the first --control-plane is home, the',
+    'others (more flags, or comma-separated) are tried in order when the current one is',
+    'unreachable (5xx, timeout); home is probed every 10-30s and taken back once it answers.',
+    'The join token is spent at home only. /healthz and weft_control_plane_info say which is current.',
     'Logs are JSON lines on stdout (env WEFT_LOG_LEVEL: debug, info, warn...); the line with',
     '"msg":"ready" carries the admin address.',
     'Admin port: /healthz, /readyz, /metrics, /config, POST /notify (the webhook).',
@@ -39,7 +45,14 @@ export const agentCommand: Command = {
   flags: [
     ['--environment ENV', 'the Environment this gateway serves'],
     ['--name NAME', 'the Gateway name'],
-    ['--control-plane URL', 'the weft API (env WEFT_SERVER)'],
+    [
+      '--control-plane URL',
+      'the weft API (env WEFT_SERVER); repeat it or comma-separate for peers: the first is home',
+    ],
+    [
+      '--home-probe-interval D',
+      'away from home, how often to probe it, jittered ±50%: 1s to 1h (default 20s)',
+    ],
     [
       '--join-token T',
       'one-time join token for the first start (prefer env WEFT_JOIN_TOKEN: argv is visible in ps)',
@@ -59,11 +72,13 @@ export const agentCommand: Command = {
   examples: [
     'WEFT_JOIN_TOKEN=$(weft token create --spiffe-id spiffe://weft.demo/gw/aws/aws-edge) \\\n    weft agent --environment aws --name aws-edge --control-plane http://127.0.0.1:7070',
     'weft agent --environment aws --name aws-edge --control-plane http://127.0.0.1:7070 --admin-address 127.0.1.1:15000',
+    'weft agent --environment aws --name aws-edge --control-plane https://aws.weft.example \\\n    --control-plane https://gcp.weft.example,https://azure.weft.example',
   ],
   options: {
     environment: { type: 'string' },
     name: { type: 'string' },
-    'control-plane': { type: 'string' },
+    'control-plane': { type: 'string', multiple: true },
+    'home-probe-interval': { type: 'string' },
     'join-token': { type: 'string' },
     data: { type: 'string' },
     'admin-address': { type: 'string' },
@@ -88,10 +103,17 @@ export const agentCommand: Command = {
         'agent',
       );
     }
+    const environment = required('environment');
+    const name = required('name');
+    const [controlPlaneUrl, ...peerControlPlaneUrls] = controlPlaneUrls(values, ctx.env.WEFT_SERVER);
+    const probe = stringFlag(values, 'home-probe-interval');
+    const homeProbeIntervalMs = probe === undefined ? undefined : probeInterval(probe);
     const options = {
-      environment: required('environment'),
-      name: required('name'),
-      controlPlaneUrl: required('control-plane', ctx.env.WEFT_SERVER),
+      environment,
+      name,
+      controlPlaneUrl: controlPlaneUrl!,
+      peerControlPlaneUrls,
+      ...(homeProbeIntervalMs !== undefined && { homeProbeIntervalMs }),
       joinToken: stringFlag(values, 'join-token') || ctx.env.WEFT_JOIN_TOKEN || undefined,
       dataDir: resolve(ctx.cwd, stringFlag(values, 'data') || DEFAULT_AGENT_DATA_DIR),
       adminAddress: stringFlag(values, 'admin-address') || undefined,
@@ -117,6 +139,35 @@ export const agentCommand: Command = {
     return EXIT.ok;
   },
 };
+
+/**
+ * `--control-plane` values, repeated and/or comma-separated, home first;
+ * `WEFT_SERVER` is home when no flag is given.
+ */
+function controlPlaneUrls(values: Parameters<typeof stringsFlag>[0], fallback: string | undefined): string[] {
+  const given = stringsFlag(values, 'control-plane');
+  const urls = (given.length > 0 ? given : [fallback ?? ''])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (urls.length === 0)
+    throw new UsageError('weft agent needs --control-plane (or env WEFT_SERVER)', 'agent');
+  for (const url of urls) {
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+      throw new UsageError(`--control-plane must be http(s) URLs, got "${url}"`, 'agent');
+  }
+  return urls;
+}
+
+function probeInterval(value: string): number {
+  const ms = isDuration(value) ? parseDuration(value) : Number.NaN;
+  if (!(ms >= PROBE_INTERVAL_MS.min && ms <= PROBE_INTERVAL_MS.max))
+    throw new UsageError(
+      `--home-probe-interval must be a duration from 1s to 1h such as 20s, got "${value}"`,
+      'agent',
+    );
+  return ms;
+}
 
 function startFailure(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;

@@ -55,12 +55,8 @@ const flag = (name: string, value: string | null | undefined) =>
 
 /** Starts `weft agent` and resolves once it logged `ready`. */
 export function startAgent(args: AgentArgs): Promise<AgentProcess> {
-  const env = childEnv(args.joinToken ? { WEFT_JOIN_TOKEN: args.joinToken } : {});
-  const child = spawn(
-    process.execPath,
+  return startAgentWithFlags(
     [
-      WEFT_BIN,
-      'agent',
       ...['--environment', args.environment ?? ENV, '--name', args.name ?? GW],
       ...['--control-plane', args.controlPlane],
       ...['--data', args.dataDir, '--admin-address', args.adminAddress ?? '127.0.0.1:0'],
@@ -68,8 +64,18 @@ export function startAgent(args: AgentArgs): Promise<AgentProcess> {
       ...flag('--ingress-address', args.ingressAddress),
       ...flag('--egress-address', args.egressAddress),
     ],
-    { cwd: tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] },
+    args.joinToken,
   );
+}
+
+/** Starts `weft agent <flags>` (the join token in WEFT_JOIN_TOKEN) and resolves once it logged `ready`. */
+export function startAgentWithFlags(flags: readonly string[], joinToken?: string): Promise<AgentProcess> {
+  const env = childEnv(joinToken ? { WEFT_JOIN_TOKEN: joinToken } : {});
+  const child = spawn(process.execPath, [WEFT_BIN, 'agent', ...flags], {
+    cwd: tmpdir(),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const { exited, stop } = children.track(child);
   const lines: Record<string, unknown>[] = [];
   let raw = '';
