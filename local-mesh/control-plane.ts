@@ -41,6 +41,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     log.write(`${JSON.stringify({ time: new Date().toISOString(), level, ...event })}\n`);
   const logger: ApiLogger = {
     info: (event) => write('info', event),
+    warn: (event) => write('warn', event),
     error: (event) => {
       write('error', event);
       // A webhook that found no agent is routine (the agent polls anyway): the log has it, the terminal does not.

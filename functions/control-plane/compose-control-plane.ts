@@ -25,13 +25,17 @@ import { logNotifyOutcome, Notifier } from '../../shared/distribution/notifier.j
 import type { CloudEvent } from '../../shared/events/cloud-event.js';
 import type { EventBus } from '../../shared/events/event-bus.js';
 import { ChangePublisher } from '../../shared/events/publisher.js';
-import { RESOURCE_CHANGED } from '../../shared/events/resource-changed.js';
+import { RESOURCE_CHANGED, resourceChangedEvent } from '../../shared/events/resource-changed.js';
 import type { JoinTokenStore } from '../../shared/identity/attestation/join-token-store.js';
 import { FixedWindowRateLimiter } from '../../shared/identity/attestation/rate-limiter.js';
 import type { MeshCa } from '../../shared/identity/ca.js';
 import { IdentityService } from '../../shared/identity/identity-service.js';
 import { HybridLogicalClock } from '../../shared/model/hlc.js';
 import type { Provider } from '../../shared/model/specs.js';
+import type { SweepReport } from '../../shared/replication/anti-entropy.js';
+import type { Federation } from '../../shared/replication/federation.js';
+import { Replication } from '../../shared/replication/replication.js';
+import type { PeerTransport } from '../../shared/replication/transport.js';
 import type { BlobStore } from '../../shared/storage/blob-store.js';
 import type { StateStore } from '../../shared/storage/state-store.js';
 
@@ -59,6 +63,13 @@ export interface ControlPlanePorts {
   readonly fetch?: typeof fetch;
   /** `POST /v1/attest` attempts per source address. @default the identity service's */
   readonly attestRateLimit?: { readonly limit: number; readonly windowMs: number };
+  /**
+   * This cloud's relay key and its peers: replication on (it also needs
+   * `blobs`). @default none: this control plane replicates with nobody
+   */
+  readonly federation?: Federation;
+  /** How peers are reached. @default HTTP with `fetch` */
+  readonly peerTransport?: PeerTransport;
 }
 
 /** The assembled control plane: the API and the use cases a cloud's functions call. */
@@ -85,6 +96,21 @@ export interface ControlPlane {
    * @returns how many events it published (0 with no bus).
    */
   sweep(): Promise<number>;
+  /** Replication with peer clouds, when `federation` and `blobs` were given. */
+  readonly replication?: Replication;
+  /**
+   * The bus-triggered `relay` use case: relays the writes this cloud made
+   * among a batch of change events to every peer. Never throws (what it
+   * gives up on, anti-entropy repairs); a no-op without replication.
+   */
+  relay(events: readonly CloudEvent[]): Promise<void>;
+  /**
+   * The scheduled `anti-entropy` use case: compares with each peer and pulls
+   * what is missing or newer, then forgets expired relay `jti`s.
+   *
+   * @returns one report per peer (none without replication).
+   */
+  antiEntropy(): Promise<SweepReport[]>;
   /** Resolves once every webhook notification started so far has settled. */
   idle(): Promise<void>;
   /** Lets notifications in flight settle. */
@@ -131,14 +157,35 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
     blobs &&
     new ChangePublisher({ store, bus: ports.bus, blobs, source: `/weft/${ports.cloud}` });
 
+  const hlc = new HybridLogicalClock(ports.cloud);
+  const source = `/weft/${ports.cloud}`;
+  const replication =
+    ports.federation &&
+    blobs &&
+    new Replication({
+      federation: ports.federation,
+      store,
+      blobs,
+      hlc,
+      ...(ports.peerTransport && { transport: ports.peerTransport }),
+      ...(ports.fetch && { fetch: ports.fetch }),
+      logger: { info: (e) => logger.info(e), warn: (e) => (logger.warn ? logger.warn(e) : logger.info(e)) },
+      // What peers wrote compiles here as local writes do: through the bus, or at once without one.
+      onMerged: async (records) => {
+        if (publisher) await publisher.publish(records);
+        else await distributor?.handle(records.map((r) => resourceChangedEvent(r, source)));
+      },
+    });
+
   const api = createApi({
     store,
-    hlc: new HybridLogicalClock(ports.cloud),
+    hlc,
     authenticate: ports.authenticate,
     logger,
     ...(identity && { identity }),
     ...(authority && blobs && { distribution: { blobs, trust: meshTrust(store, authority) } }),
     ...(publisher && { onWrite: (records) => publisher.publish(records) }),
+    ...(replication && { replication }),
   });
 
   return {
@@ -148,6 +195,14 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
     compile: async (events) => distributor?.handle(events.filter((e) => e.type === RESOURCE_CHANGED)),
     compileAll: async () => distributor?.compileAll(),
     sweep: async () => (publisher ? publisher.sweep() : 0),
+    ...(replication && { replication }),
+    relay: async (events) => replication?.relay(events),
+    antiEntropy: async () => {
+      if (!replication) return [];
+      const reports = await replication.antiEntropy.sweep();
+      await replication.forgetExpired();
+      return reports;
+    },
     idle: async () => notifier?.idle(),
     close: async () => notifier?.close(),
   };

@@ -170,6 +170,7 @@ export function consoleJsonLogger(fields: Record<string, unknown> = {}): ApiLogg
     JSON.stringify({ time: new Date().toISOString(), level, ...fields, ...event });
   return {
     info: (event) => console.log(line('info', event)),
+    warn: (event) => console.warn(line('warn', event)),
     error: (event) => console.error(line('error', event)),
   };
 }

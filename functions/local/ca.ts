@@ -1,6 +1,6 @@
 /**
  * The local mesh CA: state in `<dataDir>/ca/state.json`, keys in
- * `<dataDir>/keys/`, issuing as provider `local`. One instance per trust
+ * `<dataDir>/keys/`, issuing as its cloud (`local` by default). One instance per trust
  * domain and host, shared by the identity endpoints and config distribution,
  * so a key one of them rotates in is the key the other signs and publishes.
  *
@@ -9,9 +9,13 @@
 import { MeshCa } from '../../shared/identity/ca.js';
 import { FileCaStore } from '../../shared/identity/file-ca-store.js';
 import { FileKeyRing } from '../../shared/identity/file-key-signer.js';
+import type { Provider } from '../../shared/model/specs.js';
 
 /** Opens the CA of a trust domain under `dataDir` (creating it on first use), once. */
-export function localCaOpener(dataDir: string): (trustDomain: string) => Promise<MeshCa> {
+export function localCaOpener(
+  dataDir: string,
+  provider: Provider = 'local',
+): (trustDomain: string) => Promise<MeshCa> {
   const opened = new Map<string, Promise<MeshCa>>();
   return (trustDomain) => {
     let ca = opened.get(trustDomain);
@@ -20,7 +24,7 @@ export function localCaOpener(dataDir: string): (trustDomain: string) => Promise
         trustDomain,
         store: new FileCaStore(dataDir),
         keys: new FileKeyRing(dataDir),
-        providers: ['local'],
+        providers: [provider],
       });
       // A failed open (a damaged key file, another trust domain's CA) is tried afresh next time.
       opening.catch(() => opened.get(trustDomain) === opening && opened.delete(trustDomain));

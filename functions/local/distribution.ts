@@ -1,8 +1,9 @@
 /**
  * Config distribution for the local host, run as a cloud runs it, with
  * in-process parts: the bus is a `LocalEventBus` whose subscriber is the
- * control plane's `compile` use case (a cloud's bus-triggered function), the
- * scheduled `sweep` a timer (10 s). The parts themselves are assembled by
+ * control plane's `compile` use case (a cloud's bus-triggered function) and,
+ * with peers, its `relay`; the scheduled `sweep` is a timer (10 s), and so
+ * is anti-entropy (30 s). The parts themselves are assembled by
  * `composeControlPlane`.
  *
  * @module
@@ -27,6 +28,8 @@ export interface LocalDistributionOptions {
   readonly logger?: ApiLogger;
   /** @default 10 s */
   readonly sweepIntervalMs?: number;
+  /** How often anti-entropy compares with each peer (with replication on). @default 30 s */
+  readonly antiEntropyIntervalMs?: number;
 }
 
 /** Distribution as the local host runs it. */
@@ -43,6 +46,8 @@ export async function runLocalDistribution(options: LocalDistributionOptions): P
   bus.subscribe(RESOURCE_CHANGED, async (events) => {
     await plane.compile(events);
   });
+  // A cloud's second subscriber of the same events: relay its own writes to its peers.
+  if (plane.replication) bus.subscribe(RESOURCE_CHANGED, (events) => plane.relay(events));
   // Without a Mesh (or with a broken CA) this compiles nothing; the next change tries again in full.
   await plane.compileAll().catch((error: unknown) => {
     logger?.error({ msg: 'compile: the first full compile failed', error: String(error) });
@@ -56,6 +61,17 @@ export async function runLocalDistribution(options: LocalDistributionOptions): P
         sweeping = undefined;
       });
   }, options.sweepIntervalMs ?? 10_000).unref();
+  let repairing: Promise<unknown> | undefined;
+  const antiEntropy =
+    plane.replication &&
+    setInterval(() => {
+      repairing ??= plane
+        .antiEntropy()
+        .catch((error: unknown) => logger?.error({ msg: 'anti-entropy failed', error: String(error) }))
+        .finally(() => {
+          repairing = undefined;
+        });
+    }, options.antiEntropyIntervalMs ?? 30_000).unref();
 
   return {
     async idle() {
@@ -64,7 +80,9 @@ export async function runLocalDistribution(options: LocalDistributionOptions): P
     },
     async close() {
       clearInterval(timer);
+      clearInterval(antiEntropy);
       await sweeping;
+      await repairing;
       await bus.close();
       await plane.close();
     },

@@ -14,6 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ApiLogger } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
+import type { Provider } from '../../shared/model/specs.js';
+import type { Federation } from '../../shared/replication/federation.js';
 import type { BlobStore } from '../../shared/storage/blob-store.js';
 import type { StateStore } from '../../shared/storage/state-store.js';
 import { DynamoDbStateStore, ensureTable } from '../aws/dynamodb-state-store.js';
@@ -44,6 +46,12 @@ export interface LocalHostOptions {
   readonly fetch?: typeof fetch;
   /** How often the sweep republishes writes whose publication a crash lost. @default 10 s */
   readonly sweepIntervalMs?: number;
+  /** Which cloud this host stands for: its HLC node, issuing provider and origin. @default 'local' */
+  readonly cloud?: Provider;
+  /** Its relay key and peers: replication on. @default none */
+  readonly federation?: Federation;
+  /** @default 30 s */
+  readonly antiEntropyIntervalMs?: number;
 }
 
 export interface LocalHost {
@@ -80,9 +88,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const blobs = new FsBlobStore(join(options.dataDir, 'blobs'));
   const bus = localBus(options.logger);
   const plane = composeControlPlane({
-    cloud: 'local',
+    cloud: options.cloud ?? 'local',
+    ...(options.federation && { federation: options.federation }),
     store: store!,
-    openCa: localCaOpener(options.dataDir),
+    openCa: localCaOpener(options.dataDir, options.cloud ?? 'local'),
     joinTokens: localJoinTokens(embedded && { client: embedded.client, tableName: LOCAL_TABLE }),
     blobs,
     bus,
@@ -103,6 +112,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       bus,
       ...(options.logger && { logger: options.logger }),
       ...(options.sweepIntervalMs && { sweepIntervalMs: options.sweepIntervalMs }),
+      ...(options.antiEntropyIntervalMs && { antiEntropyIntervalMs: options.antiEntropyIntervalMs }),
     });
   } catch (error) {
     await embedded?.close();

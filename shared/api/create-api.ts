@@ -10,6 +10,7 @@ import type { IdentityService } from '../identity/identity-service.js';
 import { NotFoundError, type WeftError } from '../model/errors.js';
 import type { HybridLogicalClock } from '../model/hlc.js';
 import { DEFAULT_NAMESPACE, KIND_INFO, KINDS, type Kind, type ResourceKey } from '../model/kinds.js';
+import type { Replication } from '../replication/replication.js';
 import { present, ResourceService, type WriteResult } from '../resources/resource-service.js';
 import { parseLabelSelector } from '../storage/label-selector.js';
 import type { StateStore, StoredRecord } from '../storage/state-store.js';
@@ -19,6 +20,7 @@ import { addIdentityRoutes } from './identity-routes.js';
 import { openApiDocument } from './openapi.js';
 import { type Authenticator, type Operator, requireAdmin } from './operator-auth.js';
 import { problemResponse } from './problem.js';
+import { addReplicationRoutes } from './replication-routes.js';
 import { checkPathLabel, gateRequestPath } from './request-gate.js';
 import { type Handler, type Handlers, type Params, Router } from './router.js';
 import { type Api, type ApiRequest, json } from './types.js';
@@ -26,6 +28,8 @@ import { type Api, type ApiRequest, json } from './types.js';
 /** Where the API reports what it did; JSON lines in every host. Never gets a token. */
 export interface ApiLogger {
   info(event: Record<string, unknown>): void;
+  /** Something refused or given up on that needs no one woken. @default info */
+  warn?(event: Record<string, unknown>): void;
   error(event: Record<string, unknown>): void;
 }
 
@@ -53,6 +57,11 @@ export interface ApiOptions {
    * @default none
    */
   readonly onWrite?: (records: readonly StoredRecord[]) => Promise<void>;
+  /**
+   * Replication with peer clouds (`/v1/replication/*`). @default none:
+   * those paths answer 404, saying so
+   */
+  readonly replication?: Replication;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -79,6 +88,10 @@ export function createApi(options: ApiOptions): Api {
     .add('/v1/openapi.json', { GET: openApi, HEAD: openApi }, { strict: true });
   addIdentityRoutes(router, { identity: options.identity, authenticate: options.authenticate, logger });
   addDistributionRoutes(router, options.distribution, {
+    authenticate: options.authenticate,
+    ...(options.now && { now: options.now }),
+  });
+  addReplicationRoutes(router, options.replication, {
     authenticate: options.authenticate,
     ...(options.now && { now: options.now }),
   });

@@ -53,9 +53,19 @@ export function resourceChangedEvent(record: StoredRecord, source: string): Clou
 }
 
 const label = z.string().regex(DNS1123_LABEL, 'must be a DNS-1123 label');
+/** A {@link ResourceKey} that came from outside the process. */
+export const resourceKeySchema = z.object({
+  kind: z.enum(KINDS),
+  namespace: z.union([z.literal(''), label]),
+  name: label,
+});
+/** An HLC version that came from outside the process. */
+export const hlcVersionSchema = z.string().refine((v) => parseHlc(v) !== undefined, 'must be an HLC version');
+/** A cloud name (`origin`): what the HLC takes as its node. */
+export const originSchema = z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a cloud name such as aws');
 const dataSchema = z.object({
-  key: z.object({ kind: z.enum(KINDS), namespace: z.union([z.literal(''), label]), name: label }),
-  version: z.string().refine((v) => parseHlc(v) !== undefined, 'must be an HLC version'),
+  key: resourceKeySchema,
+  version: hlcVersionSchema,
   origin: z.string().min(1).max(64),
   deleted: z.boolean(),
 });

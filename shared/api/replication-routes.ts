@@ -1,0 +1,109 @@
+/**
+ * The replication endpoints (docs/replication.md):
+ *
+ * - `POST /v1/replication/events`: relay events from peers, one or a JSON
+ *   array of at most 100. The proof is each event's own signature (and, in a
+ *   cloud, the bus's delivery auth in front); an array answers 200 with a
+ *   result per event, a single event its result or its refusal as a problem.
+ * - `GET /v1/replication/digest` and `GET /v1/replication/records?kind=&bucket=`:
+ *   what anti-entropy reads, for peers only (a bearer signed by a peer's relay key).
+ * - `GET /v1/replication/status`: what replication did, for operators.
+ *
+ * @module
+ */
+import {
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../model/errors.js';
+import { type BucketId, isBucketId } from '../replication/digest.js';
+import { authenticatePeer } from '../replication/peer-auth.js';
+import { MAX_RELAY_BATCH, type Replication } from '../replication/replication.js';
+import { bodyFormat, parseMany } from './body.js';
+import type { Authenticator } from './operator-auth.js';
+import type { Router } from './router.js';
+import { type ApiRequest, json } from './types.js';
+
+const PATHS = [
+  '/v1/replication/events',
+  '/v1/replication/digest',
+  '/v1/replication/records',
+  '/v1/replication/status',
+] as const;
+
+/** Adds the replication endpoints; with no `replication` each answers 404, saying so. */
+export function addReplicationRoutes(
+  router: Router,
+  replication: Replication | undefined,
+  ctx: { readonly authenticate: Authenticator; readonly now?: () => number },
+): void {
+  if (!replication) {
+    const disabled = (req: ApiRequest): never => {
+      throw new NotFoundError(
+        `${req.path}: this control plane replicates with no peer (it has no federation)`,
+      );
+    };
+    for (const path of PATHS) router.add(path, { '*': disabled }, { strict: true });
+    return;
+  }
+  const { federation } = replication;
+  const asPeer = {
+    before: (req: ApiRequest) => authenticatePeer(req.headers.authorization, federation, ctx.now?.()),
+  };
+  router
+    .add(
+      PATHS[0],
+      {
+        POST: async (req) => {
+          if (bodyFormat(req.headers['content-type']) !== 'json')
+            throw new UnsupportedMediaTypeError('relay events are JSON: send application/json');
+          const batch = req.body?.trimStart().startsWith('[') ?? false;
+          const events = parseMany(req.body, 'json');
+          if (events.length > MAX_RELAY_BATCH)
+            throw new PayloadTooLargeError(
+              `at most ${MAX_RELAY_BATCH} relay events a request; send ${events.length} in several`,
+            );
+          if (batch) return json(200, { results: await replication.ingestBatch(events) });
+          return json(200, { result: await replication.ingest.ingest(events[0]) });
+        },
+      },
+      { strict: true },
+    )
+    .add(
+      PATHS[1],
+      {
+        GET: async () =>
+          json(200, { cloud: federation.self, digest: await replication.antiEntropy.digest() }),
+      },
+      { ...asPeer, strict: true },
+    )
+    .add(
+      PATHS[2],
+      {
+        GET: async (req) => {
+          const id = `${req.query.kind ?? ''}/${req.query.bucket ?? ''}`;
+          if (!isBucketId(id))
+            throw new ValidationError(`kind=${req.query.kind}&bucket=${req.query.bucket} is not a bucket`, [
+              { pointer: '/bucket', detail: 'kind is a kind, bucket a number from 0 to 15' },
+            ]);
+          return json(200, { records: await replication.antiEntropy.bucket(id as BucketId) });
+        },
+      },
+      { ...asPeer, strict: true },
+    )
+    .add(
+      PATHS[3],
+      {
+        GET: async (req) => {
+          await ctx.authenticate(req.headers.authorization);
+          return json(200, {
+            cloud: federation.self,
+            peers: federation.peers.map((p) => ({ cloud: p.cloud, url: p.url })),
+            ...replication.stats.toJSON(),
+          });
+        },
+      },
+      { strict: true },
+    );
+}

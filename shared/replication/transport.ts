@@ -1,0 +1,81 @@
+/**
+ * How a control plane reaches its peers: relay deliveries and the two
+ * anti-entropy reads. The HTTP transport is what every cloud uses; tests put
+ * an in-process one in its place to run many clouds fast.
+ *
+ * @module
+ */
+import type { CloudEvent } from '../events/cloud-event.js';
+import { UnavailableError } from '../model/errors.js';
+import type { BucketId, Digest } from './digest.js';
+import type { Federation, RelayPeer } from './federation.js';
+import { peerAuthorization } from './peer-auth.js';
+
+/** A peer's answer to one relay event of a batch. */
+export interface DeliveryResult {
+  readonly id: string;
+  readonly result: 'applied' | 'stale' | 'refused';
+  readonly reason?: string;
+}
+
+export interface PeerTransport {
+  /**
+   * Delivers relay events to `peer`.
+   *
+   * @throws UnavailableError when the peer did not answer (unreachable, timeout, 5xx): worth another try.
+   */
+  deliver(peer: RelayPeer, events: readonly CloudEvent<string>[]): Promise<DeliveryResult[]>;
+  /** @throws UnavailableError as {@link deliver}. */
+  digest(peer: RelayPeer): Promise<Digest>;
+  /** The records (tombstones included) of one bucket, unchecked. @throws UnavailableError as {@link deliver}. */
+  bucket(peer: RelayPeer, id: BucketId): Promise<unknown[]>;
+}
+
+/** Over HTTP with `fetch`; every request times out after `timeoutMs`. */
+export function httpPeerTransport(
+  federation: Federation,
+  options: { readonly fetch?: typeof fetch; readonly timeoutMs?: number } = {},
+): PeerTransport {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  async function call<T>(peer: RelayPeer, path: string, init: RequestInit): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetchImpl(`${peer.url.replace(/\/+$/, '')}${path}`, {
+        ...init,
+        headers: {
+          accept: 'application/json',
+          authorization: await peerAuthorization(federation, peer),
+          ...(init.body !== undefined && { 'content-type': 'application/json' }),
+        },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      throw new UnavailableError(`${peer.cloud} at ${peer.url} did not answer: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    const text = await res.text();
+    if (res.status >= 500) throw new UnavailableError(`${peer.cloud} answered ${res.status}`);
+    if (!res.ok) throw new Error(`${peer.cloud} refused ${path}: ${res.status} ${text.slice(0, 300)}`);
+    return JSON.parse(text) as T;
+  }
+  return {
+    async deliver(peer, events) {
+      const body = await call<{ results: DeliveryResult[] }>(peer, '/v1/replication/events', {
+        method: 'POST',
+        body: JSON.stringify(events),
+      });
+      return body.results;
+    },
+    async digest(peer) {
+      return (await call<{ digest: Digest }>(peer, '/v1/replication/digest', { method: 'GET' })).digest;
+    },
+    async bucket(peer, id) {
+      const [kind, n] = id.split('/');
+      const query = `?kind=${encodeURIComponent(kind!)}&bucket=${n}`;
+      return (await call<{ records: unknown[] }>(peer, `/v1/replication/records${query}`, { method: 'GET' }))
+        .records;
+    },
+  };
+}
