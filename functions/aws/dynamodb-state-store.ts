@@ -7,6 +7,7 @@
  */
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -18,7 +19,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { compareHlc } from '../../shared/model/hlc.js';
 import type { Kind, ResourceKey } from '../../shared/model/kinds.js';
-import { conflictError, type Precondition, preconditionOf } from '../../shared/storage/compare-and-set.js';
+import {
+  conflictError,
+  type Precondition,
+  preconditionOf,
+  purgePrecondition,
+} from '../../shared/storage/compare-and-set.js';
 import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
   type ListOptions,
@@ -83,6 +89,21 @@ export class DynamoDbStateStore implements StateStore {
     await this.write(key, toItem(tombstone(key, write)), options);
   }
 
+  /** One conditional DeleteItem: `#version = :v AND #deleted = :true`. */
+  async purge(key: ResourceKey, ifVersion: string): Promise<void> {
+    const precondition = purgePrecondition(ifVersion);
+    await this.conditionally(key, precondition, (condition) =>
+      this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: itemKey(key),
+          ...condition,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
+  }
+
   async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
     const input: QueryCommandInput = {
       TableName: this.tableName,
@@ -137,10 +158,8 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   private async write(key: ResourceKey, item: Item, options: PutOptions): Promise<void> {
-    const precondition = preconditionOf(options);
-    const condition = conditionOf(precondition);
-    try {
-      await this.client.send(
+    await this.conditionally(key, preconditionOf(options), (condition) =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: item,
@@ -148,7 +167,18 @@ export class DynamoDbStateStore implements StateStore {
           // Saves a read on conflict where supported (AWS); dynalite ignores it.
           ...(condition && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
         }),
-      );
+      ),
+    );
+  }
+
+  /** Runs one conditional request, turning a failed condition into `ConflictError`. */
+  private async conditionally(
+    key: ResourceKey,
+    precondition: Precondition,
+    send: (condition: Condition | undefined) => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await send(conditionOf(precondition));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw toStoreError(error, this.tableName);
       // Without the old item, read it: the version may have moved on again, but it is only a hint.
@@ -180,6 +210,12 @@ function conditionOf(precondition: Precondition): Condition | undefined {
         ConditionExpression: '#version = :v',
         ExpressionAttributeNames: { '#version': 'version' },
         ExpressionAttributeValues: { ':v': { S: precondition.version } },
+      };
+    case 'tombstone':
+      return {
+        ConditionExpression: '#version = :v AND #deleted = :true',
+        ExpressionAttributeNames: { '#version': 'version', '#deleted': 'deleted' },
+        ExpressionAttributeValues: { ':v': { S: precondition.version }, ':true': { BOOL: true } },
       };
   }
 }

@@ -14,7 +14,9 @@ import {
   createsOnly,
   holds,
   needsRead,
+  type Precondition,
   preconditionOf,
+  purgePrecondition,
 } from '../../shared/storage/compare-and-set.js';
 import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
@@ -50,6 +52,7 @@ export interface AzureTableStateStoreOptions {
  * A conditional write reads the entity, checks its `version`, and writes with
  * that read's ETag as `If-Match`: a writer that slipped in between changed
  * the ETag, so the service answers 412 and the write fails as it should.
+ * `purge()` reads the same way and deletes with that ETag as `If-Match`.
  * Failures come out as core errors: `ConflictError` (with `cause` and the
  * current version), `UnavailableError` for a missing table, throttling,
  * credentials or network, `PayloadTooLargeError` for an entity over 1 MiB.
@@ -79,6 +82,20 @@ export class AzureTableStateStore implements StateStore {
 
   async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
     await this.write(key, toEntity(tombstone(key, write)), options);
+  }
+
+  /**
+   * Reads the entity, checks it is the tombstone at `ifVersion`, and deletes
+   * it with that read's ETag as `If-Match` (412 if written since, 404 if gone).
+   */
+  async purge(key: ResourceKey, ifVersion: string): Promise<void> {
+    const precondition = purgePrecondition(ifVersion);
+    const current = await this.read(key);
+    this.check(key, precondition, current); // refuses a missing entity, so `current` is set below
+    const { partitionKey, rowKey } = entityKey(key);
+    await this.commit(key, precondition, () =>
+      this.client.deleteEntity(partitionKey, rowKey, { etag: current!.etag }),
+    );
   }
 
   async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
@@ -127,22 +144,36 @@ export class AzureTableStateStore implements StateStore {
 
   private async write(key: ResourceKey, entity: Entity, options: PutOptions): Promise<void> {
     const precondition = preconditionOf(options);
-    const conflict = (current: string | undefined, cause?: unknown) =>
-      conflictError(key, precondition, current, cause);
     // Inserts and unconditional writes need no read: the service refuses an
     // insert over any entity, tombstones included.
     const current = needsRead(precondition) ? await this.read(key) : undefined;
-    const version = typeof current?.version === 'string' ? current.version : undefined;
-    if (!holds(precondition, current && { version, deleted: current.deleted === true }))
-      throw conflict(version);
-    try {
+    this.check(key, precondition, current);
+    await this.commit(key, precondition, async () => {
       if (current) await this.client.updateEntity(entity, 'Replace', { etag: current.etag });
       else if (createsOnly(precondition)) await this.client.createEntity(entity);
       else await this.client.upsertEntity(entity, 'Replace');
+    });
+  }
+
+  /** @throws ConflictError when `current` (what was read) does not meet `precondition`. */
+  private check(key: ResourceKey, precondition: Precondition, current: EntityResult | undefined): void {
+    const version = typeof current?.version === 'string' ? current.version : undefined;
+    if (!holds(precondition, current && { version, deleted: current.deleted === true }))
+      throw conflictError(key, precondition, version);
+  }
+
+  /** Runs one conditional request, turning a lost race (409, 412, 404) into `ConflictError`. */
+  private async commit(
+    key: ResourceKey,
+    precondition: Precondition,
+    send: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await send();
     } catch (error) {
       if (!isLostRace(error)) throw toStoreError(error, this.client.tableName);
       // Someone wrote in between: read what won, as a hint (it may move on again).
-      throw conflict((await this.get(key))?.version, error);
+      throw conflictError(key, precondition, (await this.get(key))?.version, error);
     }
   }
 }

@@ -32,6 +32,11 @@ export interface FirestoreDocument {
    * `FAILED_PRECONDITION` (9) when the document was written since.
    */
   readonly update: (data: DocumentData, precondition: Precondition) => Promise<unknown>;
+  /**
+   * Removes the document. With `lastUpdateTime`, fails with
+   * `FAILED_PRECONDITION` (9) when the document was written (or removed) since.
+   */
+  readonly delete: (precondition: Precondition) => Promise<unknown>;
 }
 
 /** `Query`: filters and order, read at once. */

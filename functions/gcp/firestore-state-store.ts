@@ -6,14 +6,16 @@
  *
  * @module
  */
-
+import type { Timestamp } from '@google-cloud/firestore';
 import { formatKey, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
 import {
   conflictError,
   createsOnly,
   holds,
   needsRead,
+  type Precondition,
   preconditionOf,
+  purgePrecondition,
 } from '../../shared/storage/compare-and-set.js';
 import { matchesSelector } from '../../shared/storage/label-selector.js';
 import {
@@ -51,7 +53,8 @@ export interface FirestoreStateStoreOptions {
  * with `update(fields, { lastUpdateTime })` of that read: a writer that
  * slipped in between moved the update time, so Firestore refuses the write
  * (`FAILED_PRECONDITION`) as it should. Creating uses `create()`, which
- * refuses an existing document (`ALREADY_EXISTS`). Failures come out as core
+ * refuses an existing document (`ALREADY_EXISTS`), and `purge()` is a
+ * `delete({ lastUpdateTime })` of the tombstone it read. Failures come out as core
  * errors: `ConflictError` (with `cause` and the current version),
  * `UnavailableError` for network, quota, credentials or a missing database,
  * `PayloadTooLargeError` for a document over 1 MiB.
@@ -94,6 +97,17 @@ export class FirestoreStateStore implements StateStore {
     await this.write(tombstone(key, write), options);
   }
 
+  /**
+   * Reads the document, checks it is the tombstone at `ifVersion`, and deletes
+   * it with `{ lastUpdateTime }` of that read, as a conditional write updates.
+   */
+  async purge(key: ResourceKey, ifVersion: string): Promise<void> {
+    const precondition = purgePrecondition(ifVersion);
+    const snapshot = await this.read(key);
+    const lastUpdateTime = this.check(key, precondition, snapshot);
+    await this.commit(key, precondition, () => this.records.doc(documentId(key)).delete({ lastUpdateTime }));
+  }
+
   /** Equality filters only, which Firestore serves from its automatic single-field indexes. */
   async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
     let query = this.records.where('kind', '==', kind).where('deleted', '==', false);
@@ -130,28 +144,51 @@ export class FirestoreStateStore implements StateStore {
   private async write(record: StoredRecord, options: PutOptions): Promise<void> {
     const precondition = preconditionOf(options);
     const { key } = record;
-    const conflict = (current: string | undefined, cause?: unknown) =>
-      conflictError(key, precondition, current, cause);
     // Creates and unconditional writes need no read: Firestore refuses a create
     // over any document, tombstones included.
     const snapshot = needsRead(precondition) ? await this.read(key) : undefined;
+    const lastUpdateTime = this.check(key, precondition, snapshot);
+    const ref = this.records.doc(documentId(key));
+    const fields = toDocument(record);
+    await this.commit(key, precondition, () => {
+      if (lastUpdateTime) return ref.update(fields, { lastUpdateTime });
+      if (createsOnly(precondition)) return ref.create(fields);
+      return ref.set(fields);
+    });
+  }
+
+  /**
+   * Checks `precondition` against what `snapshot` read.
+   *
+   * @returns the update time to condition the write on, when a document was read.
+   * @throws ConflictError when the precondition does not hold.
+   */
+  private check(
+    key: ResourceKey,
+    precondition: Precondition,
+    snapshot: FirestoreSnapshot | undefined,
+  ): Timestamp | undefined {
     const current = snapshot?.exists ? snapshot.data() : undefined;
     const version = typeof current?.version === 'string' ? current.version : undefined;
     if (!holds(precondition, current && { version, deleted: current.deleted === true }))
-      throw conflict(version);
-    const ref = this.records.doc(documentId(key));
-    const fields = toDocument(record);
+      throw conflictError(key, precondition, version);
+    if (!current) return undefined;
+    if (!snapshot?.updateTime) throw new Error(`Firestore returned ${formatKey(key)} without an updateTime`);
+    return snapshot.updateTime;
+  }
+
+  /** Runs one conditional write, turning a lost race into `ConflictError`. */
+  private async commit(
+    key: ResourceKey,
+    precondition: Precondition,
+    send: () => Promise<unknown>,
+  ): Promise<void> {
     try {
-      if (current) {
-        const lastUpdateTime = snapshot?.updateTime;
-        if (!lastUpdateTime) throw new Error(`Firestore returned ${formatKey(key)} without an updateTime`);
-        await ref.update(fields, { lastUpdateTime });
-      } else if (createsOnly(precondition)) await ref.create(fields);
-      else await ref.set(fields);
+      await send();
     } catch (error) {
       if (!isLostRace(error)) throw toStoreError(error, this.collection);
       // Someone wrote in between: read what won, as a hint (it may move on again).
-      throw conflict((await this.get(key))?.version, error);
+      throw conflictError(key, precondition, (await this.get(key))?.version, error);
     }
   }
 }

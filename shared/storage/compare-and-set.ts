@@ -20,7 +20,9 @@ export type Precondition =
   /** `ifVersion: null`: nothing live (absent, or a tombstone). */
   | { readonly kind: 'absent-or-deleted' }
   /** `ifVersion: v`: the stored item is at `v` exactly. */
-  | { readonly kind: 'version'; readonly version: string };
+  | { readonly kind: 'version'; readonly version: string }
+  /** `purge(key, v)`: the stored item is a tombstone at `v` exactly (never a live record). */
+  | { readonly kind: 'tombstone'; readonly version: string };
 
 /** The stored item as a precondition sees it; `undefined` when nothing is stored. */
 export interface StoredState {
@@ -39,6 +41,17 @@ export function preconditionOf({ ifVersion, ifAbsent }: PutOptions): Preconditio
   return { kind: 'none' };
 }
 
+/**
+ * What `purge(key, ifVersion)` requires.
+ *
+ * @throws TypeError when `ifVersion` is not a non-empty string (a caller's bug).
+ */
+export function purgePrecondition(ifVersion: string): Precondition {
+  if (typeof ifVersion !== 'string' || ifVersion === '')
+    throw new TypeError('purge() takes the version of the tombstone to remove');
+  return { kind: 'tombstone', version: ifVersion };
+}
+
 /** Whether `current` meets `precondition`. */
 export function holds(precondition: Precondition, current: StoredState | undefined): boolean {
   switch (precondition.kind) {
@@ -50,6 +63,8 @@ export function holds(precondition: Precondition, current: StoredState | undefin
       return current === undefined || current.deleted;
     case 'version':
       return current?.version === precondition.version;
+    case 'tombstone':
+      return current?.deleted === true && current.version === precondition.version;
   }
 }
 
@@ -59,7 +74,11 @@ export function holds(precondition: Precondition, current: StoredState | undefin
  * item (tombstones included), and `none` needs nothing.
  */
 export function needsRead(precondition: Precondition): boolean {
-  return precondition.kind === 'version' || precondition.kind === 'absent-or-deleted';
+  return (
+    precondition.kind === 'version' ||
+    precondition.kind === 'absent-or-deleted' ||
+    precondition.kind === 'tombstone'
+  );
 }
 
 /** Whether a write that found nothing to replace should be a create (refused over any item). */
@@ -79,7 +98,9 @@ export function conflictError(
       ? '(nothing stored)'
       : precondition.kind === 'version'
         ? precondition.version
-        : '(absent)';
+        : precondition.kind === 'tombstone'
+          ? `a tombstone at ${precondition.version}`
+          : '(absent)';
   return new ConflictError(
     `${formatKey(key)} is at version ${current ?? '(none)'}, expected ${expected}`,
     current,

@@ -6,7 +6,13 @@
  */
 import { compareHlc } from '../model/hlc.js';
 import type { Kind, ResourceKey } from '../model/kinds.js';
-import { conflictError, holds, preconditionOf } from './compare-and-set.js';
+import {
+  conflictError,
+  holds,
+  type Precondition,
+  preconditionOf,
+  purgePrecondition,
+} from './compare-and-set.js';
 import { matchesSelector } from './label-selector.js';
 import {
   type ListOptions,
@@ -31,13 +37,18 @@ export class MemoryStateStore implements StateStore {
 
   async put(record: StoredRecord, options: PutOptions = {}): Promise<void> {
     requireLive(record);
-    this.check(record.key, options);
+    this.check(record.key, preconditionOf(options));
     this.records.set(id(record.key), structuredClone(record));
   }
 
   async delete(key: ResourceKey, write: WriteStamp, options: PutOptions = {}): Promise<void> {
-    this.check(key, options);
+    this.check(key, preconditionOf(options));
     this.records.set(id(key), tombstone(key, write));
+  }
+
+  async purge(key: ResourceKey, ifVersion: string): Promise<void> {
+    this.check(key, purgePrecondition(ifVersion));
+    this.records.delete(id(key));
   }
 
   async list(kind: Kind, options: ListOptions = {}): Promise<StoredRecord[]> {
@@ -60,8 +71,7 @@ export class MemoryStateStore implements StateStore {
       .map((r) => structuredClone(r));
   }
 
-  private check(key: ResourceKey, options: PutOptions): void {
-    const precondition = preconditionOf(options);
+  private check(key: ResourceKey, precondition: Precondition): void {
     const current = this.records.get(id(key));
     const state = current && { version: current.version, deleted: current.resource === null };
     if (!holds(precondition, state)) throw conflictError(key, precondition, current?.version);

@@ -11,8 +11,35 @@ import { compareHlc } from '../model/hlc.js';
 import { formatKey } from '../model/kinds.js';
 import type { PutOptions, StateStore, StoredRecord } from './state-store.js';
 
-/** What {@link mergeRecord} did: stored the record, or kept a newer (or the same) one. */
+/**
+ * What {@link mergeRecord} did: stored the record, or kept a newer (or the
+ * same) one, or refused to create a key from a write older than the horizon.
+ */
 export type MergeResult = 'applied' | 'stale';
+
+export interface MergeOptions {
+  /**
+   * The tombstone horizon, as an HLC version: usually
+   * `tombstoneHorizon(Date.now())` (see `tombstones.ts`), with the same
+   * horizon the store's `collectTombstones` runs with (or a shorter one).
+   * When the key is absent from the store (never written, or its tombstone
+   * was collected) and `incoming.version` sorts before `horizon`, the merge
+   * creates nothing and answers `'stale'`.
+   *
+   * Why: once tombstones are collected, "absent" and "deleted long ago" look
+   * alike. Any write older than the horizon must already have reached every
+   * cloud (relay and anti-entropy run far more often than the horizon is
+   * long), so refusing to create a key from one loses nothing, while
+   * accepting it could resurrect a resource deleted, and collected, since.
+   * A key that is stored (live or tombstone) still merges by plain
+   * last-writer-wins, whatever the age of the write. (A cloud cut off for
+   * longer than the horizon cannot be repaired by merging: re-seed it.)
+   *
+   * Omitted: no horizon, every write to an absent key is applied (right only
+   * for a store whose tombstones are never collected).
+   */
+  readonly horizon?: string;
+}
 
 /** Enough for any realistic contention on one key; past it something is wrong. */
 const MAX_TRIES = 5;
@@ -24,17 +51,27 @@ const MAX_TRIES = 5;
  * times, leaves each key at the write with the greatest version.
  *
  * Each attempt reads the key and writes under a compare-and-set on exactly
- * what it read; a lost race reads again.
+ * what it read; a lost race reads again (so a tombstone collected between the
+ * read and the write is seen as absent, and the horizon applies).
+ *
+ * With `options.horizon`, a write older than the horizon never creates an
+ * absent key: see {@link MergeOptions.horizon}.
  *
  * @throws ConflictError when the key kept changing for {@link MAX_TRIES} attempts.
  * @example
- * await mergeRecord(store, recordFromAnotherCloud); // 'applied' or 'stale'
+ * await mergeRecord(store, recordFromAnotherCloud, { horizon: tombstoneHorizon(Date.now()) }); // 'applied' or 'stale'
  */
-export async function mergeRecord(store: StateStore, incoming: StoredRecord): Promise<MergeResult> {
+export async function mergeRecord(
+  store: StateStore,
+  incoming: StoredRecord,
+  options: MergeOptions = {},
+): Promise<MergeResult> {
+  const { horizon } = options;
   let lastConflict: ConflictError | undefined;
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
     const current = await store.get(incoming.key);
     if (current && compareHlc(incoming.version, current.version) <= 0) return 'stale';
+    if (!current && horizon !== undefined && compareHlc(incoming.version, horizon) < 0) return 'stale';
     // `ifVersion: null` would also pass over a tombstone written after our read,
     // and could replace a newer delete by an older write: demand true absence.
     const condition: PutOptions = current ? { ifVersion: current.version } : { ifAbsent: true };

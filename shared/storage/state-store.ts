@@ -72,6 +72,18 @@ export interface StateStore {
    * @throws ConflictError when `ifVersion` or `ifAbsent` does not hold.
    */
   delete(key: ResourceKey, write: WriteStamp, options?: PutOptions): Promise<void>;
+  /**
+   * Physically removes the tombstone at `key`, but only while it is exactly
+   * the tombstone at `ifVersion`: a live record is never purged, nor a
+   * tombstone a later write replaced. Afterwards the key reads as never
+   * written (`get` answers `undefined`, `changedSince` omits it), so only
+   * `collectTombstones` (see `tombstones.ts`) should call this, past the
+   * horizon that `mergeRecord` enforces.
+   *
+   * @throws ConflictError when nothing is stored, the record is live, or it is at another version.
+   * @throws TypeError when `ifVersion` is not a non-empty string.
+   */
+  purge(key: ResourceKey, ifVersion: string): Promise<void>;
   /** Live records of one kind, sorted by namespace then name (by UTF-16 code unit, not locale). */
   list(kind: Kind, options?: ListOptions): Promise<StoredRecord[]>;
   /**

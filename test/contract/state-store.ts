@@ -229,6 +229,71 @@ export function describeStateStoreContract(name: string, factory: StateStoreFact
       });
     });
 
+    describe('purge', () => {
+      it('removes a tombstone at its version: gone from get and changedSince, as if never written', async () => {
+        const live = record(service('shop', 'orders'));
+        await store.put(live);
+        const other = record(service('shop', 'cart'));
+        await store.put(other);
+        const gone = stamp();
+        await store.delete(live.key, gone);
+        await store.purge(live.key, gone.version);
+        expect(await store.get(live.key)).toBeUndefined();
+        expect(await store.changedSince(undefined)).toStrictEqual([other]);
+        expect(await store.changedSince(live.version)).toStrictEqual([other]);
+        // Truly absent: a create-only write now succeeds.
+        const again = record(service('shop', 'orders'));
+        await store.put(again, { ifAbsent: true });
+        expect(await store.get(live.key)).toStrictEqual(again);
+      });
+
+      it('refuses a tombstone at another version with ConflictError, and keeps it', async () => {
+        const k = key('Service', 'shop', 'orders');
+        const first = stamp();
+        await store.delete(k, first);
+        const second = stamp();
+        await store.delete(k, second);
+        const error = await store.purge(k, first.version).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConflictError);
+        expect((error as ConflictError).currentVersion).toBe(second.version);
+        expect(await store.get(k)).toStrictEqual({ key: k, ...second, resource: null });
+      });
+
+      it('never purges a live record, even at its version', async () => {
+        const live = record(service('shop', 'orders'));
+        await store.put(live);
+        const error = await store.purge(live.key, live.version).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConflictError);
+        expect((error as ConflictError).currentVersion).toBe(live.version);
+        expect(await store.get(live.key)).toStrictEqual(live);
+        expect(await store.changedSince(undefined)).toStrictEqual([live]);
+      });
+
+      it('refuses a key with nothing stored with ConflictError', async () => {
+        const k = key('Route', 'shop', 'nothing');
+        const error = await store.purge(k, clock.now()).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConflictError);
+        expect((error as ConflictError).currentVersion).toBeUndefined();
+        expect(await store.get(k)).toBeUndefined();
+      });
+
+      it('lets exactly one of a purge and a re-create over the same tombstone win', async () => {
+        for (const n of [0, 1, 2, 3]) {
+          const k = key('Service', 'shop', `race-${n}`);
+          const gone = stamp();
+          await store.delete(k, gone);
+          const again = { key: k, ...stamp(), resource: service('shop', `race-${n}`) };
+          const racing = [store.purge(k, gone.version), store.put(again, { ifVersion: gone.version })];
+          const outcomes = await Promise.allSettled(n % 2 ? racing.reverse() : racing);
+          expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+          for (const o of outcomes)
+            if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(ConflictError);
+          const stored = await store.get(k);
+          expect(stored === undefined || stored.version === again.version).toBe(true);
+        }
+      });
+    });
+
     describe('list', () => {
       it('returns nothing from an empty store', async () => {
         expect(await store.list('Service')).toStrictEqual([]);

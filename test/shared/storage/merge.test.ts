@@ -192,6 +192,7 @@ describe('mergeRecord', () => {
           get: s.scheduleFunction((k) => inner.get(k)),
           put: s.scheduleFunction((r, o) => inner.put(r, o)),
           delete: s.scheduleFunction((k, w, o) => inner.delete(k, w, o)),
+          purge: (k, ifVersion) => inner.purge(k, ifVersion),
           list: (kind, o) => inner.list(kind, o),
           changedSince: (since) => inner.changedSince(since),
         };
