@@ -34,7 +34,7 @@ import { HybridLogicalClock } from '../../shared/model/hlc.js';
 import type { Provider } from '../../shared/model/specs.js';
 import type { SweepReport } from '../../shared/replication/anti-entropy.js';
 import type { Federation } from '../../shared/replication/federation.js';
-import { Replication } from '../../shared/replication/replication.js';
+import { type AuthorityExchange, Replication } from '../../shared/replication/replication.js';
 import type { PeerTransport } from '../../shared/replication/transport.js';
 import type { BlobStore } from '../../shared/storage/blob-store.js';
 import type { StateStore } from '../../shared/storage/state-store.js';
@@ -170,6 +170,7 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
       ...(ports.peerTransport && { transport: ports.peerTransport }),
       ...(ports.fetch && { fetch: ports.fetch }),
       logger: { info: (e) => logger.info(e), warn: (e) => (logger.warn ? logger.warn(e) : logger.info(e)) },
+      ...(openCa && { authorities: authorityExchange(store, openCa, ports.cloud) }),
       // What peers wrote compiles here as local writes do: through the bus, or at once without one.
       onMerged: async (records) => {
         if (publisher) await publisher.publish(records);
@@ -197,13 +198,36 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
     sweep: async () => (publisher ? publisher.sweep() : 0),
     ...(replication && { replication }),
     relay: async (events) => replication?.relay(events),
-    antiEntropy: async () => {
-      if (!replication) return [];
-      const reports = await replication.antiEntropy.sweep();
-      await replication.forgetExpired();
-      return reports;
-    },
+    antiEntropy: async () => (replication ? replication.sweep() : []),
     idle: async () => notifier?.idle(),
     close: async () => notifier?.close(),
+  };
+}
+
+/**
+ * Federated identity's statements, on the CA of the mesh's trust domain: a
+ * cloud without a Mesh yet, or without its intermediate, has none to give
+ * and takes none.
+ */
+function authorityExchange(
+  store: StateStore,
+  openCa: (trustDomain: string) => Promise<MeshCa>,
+  cloud: Provider,
+): AuthorityExchange {
+  const ca = async () => {
+    const mesh = (await store.list('Mesh'))[0]?.resource;
+    return mesh?.kind === 'Mesh' ? openCa(mesh.spec.trustDomain) : undefined;
+  };
+  return {
+    async own() {
+      const opened = await ca();
+      return opened?.providers.includes(cloud)
+        ? opened.authorityStatement(cloud).catch(() => undefined)
+        : undefined;
+    },
+    async add(statement) {
+      const opened = await ca();
+      return opened ? opened.addPeerStatement(statement) : false;
+    },
   };
 }

@@ -7,6 +7,7 @@
  *   result per event, a single event its result or its refusal as a problem.
  * - `GET /v1/replication/digest` and `GET /v1/replication/records?kind=&bucket=`:
  *   what anti-entropy reads, for peers only (a bearer signed by a peer's relay key).
+ * - `GET /v1/replication/authority`: this cloud's authority statement (federated identity), for peers.
  * - `GET /v1/replication/status`: what replication did, for operators.
  *
  * @module
@@ -30,6 +31,7 @@ const PATHS = [
   '/v1/replication/digest',
   '/v1/replication/records',
   '/v1/replication/status',
+  '/v1/replication/authority',
 ] as const;
 
 /** Adds the replication endpoints; with no `replication` each answers 404, saying so. */
@@ -89,6 +91,14 @@ export function addReplicationRoutes(
             ]);
           return json(200, { records: await replication.antiEntropy.bucket(id as BucketId) });
         },
+      },
+      { ...asPeer, strict: true },
+    )
+    .add(
+      PATHS[4],
+      {
+        GET: async () =>
+          json(200, { cloud: federation.self, statement: await replication.authorities?.own() }),
       },
       { ...asPeer, strict: true },
     )

@@ -54,7 +54,7 @@ export async function buildBundle(
   });
   return {
     keys: [...x509Keys, ...jwtKeys],
-    spiffe_sequence: ca.sequence,
+    spiffe_sequence: ca.bundleSequence,
     spiffe_refresh_hint: options.refreshHintSeconds ?? DEFAULT_REFRESH_HINT_SECONDS,
   };
 }

@@ -70,15 +70,25 @@ export interface Issuer {
  * never valid beyond its issuer.
  */
 export async function createIntermediateCertificate(
-  options: CaCertificateOptions & { readonly provider: Provider; readonly issuer: Issuer },
+  options: Omit<CaCertificateOptions, 'signer'> & {
+    readonly provider: Provider;
+    readonly issuer: Issuer;
+    /** The key it certifies: a signer held here, or a public key from a CSR with a label for its name. */
+    readonly signer?: Signer;
+    readonly subjectKey?: { readonly publicKey: webcrypto.CryptoKey; readonly label: string };
+  },
 ): Promise<x509.X509Certificate> {
-  const { trustDomain, signer, now, ttlMs, provider, issuer } = options;
-  const publicKey = await signerPublicKey(signer);
+  const { trustDomain, now, ttlMs, provider, issuer } = options;
+  const subject = options.subjectKey ?? {
+    publicKey: await signerPublicKey(options.signer!),
+    label: options.signer!.keyId,
+  };
+  const { publicKey } = subject;
   const notAfter = Math.min(now.getTime() + ttlMs, issuer.certificate.notAfter.getTime());
   return x509.X509CertificateGenerator.create(
     {
       serialNumber: randomSerial(),
-      subject: `CN=weft ${provider} intermediate CA ${signer.keyId}, O=weft, OU=${trustDomain}`,
+      subject: `CN=weft ${provider} intermediate CA ${subject.label}, O=weft, OU=${trustDomain}`,
       issuer: issuer.certificate.subjectName,
       notBefore: new Date(Math.max(now.getTime() - CA_BACKDATE_MS, issuer.certificate.notBefore.getTime())),
       notAfter: new Date(notAfter),

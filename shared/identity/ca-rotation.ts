@@ -23,6 +23,11 @@ export interface RotateDueOptions {
 export interface RotationReport {
   readonly intermediates: readonly Provider[];
   readonly jwtKeys: readonly Provider[];
+  /**
+   * A federated CA's intermediates past half-life: it holds no root key, so
+   * the operator rotates them (`weft ca csr`, `sign`, `install`). Absent when none.
+   */
+  readonly intermediatesDue?: readonly Provider[];
 }
 
 /**
@@ -34,11 +39,14 @@ export async function rotateDue(ca: MeshCa, options: RotateDueOptions = {}): Pro
   const half = ca.intermediateTtlMs / 2;
   const delay = options.jwtActivationDelayMs ?? 2 * DEFAULT_REFRESH_HINT_SECONDS * 1000;
   const report = { intermediates: [] as Provider[], jwtKeys: [] as Provider[] };
+  const due: Provider[] = [];
   for (const provider of ca.providers) {
     const { certificate } = await ca.issuer(provider);
     if (certificate.notAfter.getTime() - now < half) {
-      await ca.rotateIntermediate(provider);
-      report.intermediates.push(provider);
+      if (ca.holdsRoot) {
+        await ca.rotateIntermediate(provider);
+        report.intermediates.push(provider);
+      } else due.push(provider);
     }
     const active = await ca.jwtSigningKey(provider);
     if (active.notAfter.getTime() - now < half && !ca.pendingJwtKey(provider)) {
@@ -46,5 +54,5 @@ export async function rotateDue(ca: MeshCa, options: RotateDueOptions = {}): Pro
       report.jwtKeys.push(provider);
     }
   }
-  return report;
+  return due.length > 0 ? { ...report, intermediatesDue: due } : report;
 }

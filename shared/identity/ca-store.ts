@@ -11,8 +11,11 @@ import type { Provider } from '../model/specs.js';
 
 /** One X.509 CA: the root or a provider's intermediate. */
 export interface CaCertificateRecord {
-  /** Key ring id of the private key. */
-  readonly keyId: string;
+  /**
+   * Key ring id of the private key. Absent only for a root held offline
+   * (a federated mesh: the operator keeps the root key, never a control plane).
+   */
+  readonly keyId?: string;
   /** `undefined` for the root. */
   readonly provider?: Provider;
   readonly certPem: string;
@@ -45,6 +48,26 @@ export interface CaState {
   readonly root: CaCertificateRecord;
   readonly intermediates: readonly CaCertificateRecord[];
   readonly jwtKeys: readonly JwtKeyRecord[];
+  /**
+   * How many times this CA's own authorities changed (its share of the
+   * bundle's sequence). @default `sequence` (a CA from before federation)
+   */
+  readonly authoritySequence?: number;
+  /** Other clouds' authorities, from their verified statements (`authority-statement.ts`). */
+  readonly peers?: readonly PeerAuthority[];
+  /** Federated: intermediate keys made for a CSR, waiting for their certificate. */
+  readonly pending?: readonly { readonly provider: Provider; readonly keyId: string }[];
+}
+
+/** One other cloud's published authorities, as its last verified statement said. */
+export interface PeerAuthority {
+  readonly provider: Provider;
+  /** Its own authority sequence: a statement with a greater one replaces this. */
+  readonly sequence: number;
+  readonly intermediates: readonly { readonly certPem: string; readonly notAfter: string }[];
+  readonly jwtKeys: readonly Omit<JwtKeyRecord, 'keyId'>[];
+  /** The statement itself (compact JWS), passed on as received. */
+  readonly statement: string;
 }
 
 /** Loads and compare-and-sets the {@link CaState}. */

@@ -11,8 +11,10 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import { ValidationError, WeftError } from '../model/errors.js';
 import { PROVIDERS, type Provider } from '../model/specs.js';
+import { signAuthorityStatement, verifyAuthorityStatement } from './authority-statement.js';
 import { createIntermediateCertificate, createRootCertificate } from './ca-certificates.js';
-import type { CaState, CaStore, JwtKeyRecord } from './ca-store.js';
+import type { CaState, CaStore, JwtKeyRecord, PeerAuthority } from './ca-store.js';
+import { checkIntermediate, createIntermediateCsr } from './intermediate-csr.js';
 import type { KeyRing, Signer } from './signer.js';
 import { toPem, x509 } from './x509.js';
 
@@ -31,6 +33,14 @@ export interface MeshCaOptions {
   readonly intermediateTtlMs?: number;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /**
+   * A federated mesh: the root's certificate, its key held offline by the
+   * operator (`weft ca init`). The CA then signs no intermediate itself; each
+   * comes from a CSR of a key this CA holds ({@link MeshCa.intermediateCsr}),
+   * signed with the root elsewhere (`weft ca sign`), and is installed with
+   * {@link MeshCa.installIntermediate}. @default none: the CA makes and keeps its own root
+   */
+  readonly root?: { readonly certPem: string };
 }
 
 /** A provider's active X.509 issuer. */
@@ -57,6 +67,12 @@ const keyId = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 const unexpired = (now: Date) => (r: { notAfter: string }) => Date.parse(r.notAfter) > now.getTime();
 const lastOf = <T extends { provider?: Provider }>(list: readonly T[], p: Provider) =>
   list.findLast((r) => r.provider === p);
+type Dated = { notAfter: string; provider?: Provider; certPem?: string; kid?: string };
+/** Oldest first by expiry, then by provider and content: the same order in every cloud. */
+const byAge = (a: Dated, b: Dated) =>
+  a.notAfter.localeCompare(b.notAfter) ||
+  (a.provider ?? '').localeCompare(b.provider ?? '') ||
+  (a.certPem ?? a.kid ?? '').localeCompare(b.certPem ?? b.kid ?? '');
 
 /** The mesh certificate authority. Open with {@link MeshCa.open}. */
 export class MeshCa {
@@ -87,6 +103,18 @@ export class MeshCa {
     }
     const now = (options.now ?? (() => new Date()))();
     let state = stored;
+    if (!state && options.root) {
+      const cert = new x509.X509Certificate(options.root.certPem);
+      const root = { certPem: toPem(cert), notAfter: cert.notAfter.toISOString() };
+      state = {
+        version: 1,
+        trustDomain: options.trustDomain,
+        sequence: 0,
+        root,
+        intermediates: [],
+        jwtKeys: [],
+      };
+    }
     if (!state) {
       const signer = await options.keys.open(keyId('root'));
       const ttlMs = options.rootTtlMs ?? 10 * YEAR_MS;
@@ -103,15 +131,20 @@ export class MeshCa {
     }
     const ca = new MeshCa(options, state);
     for (const provider of options.providers ?? PROVIDERS) {
-      const x509 = !lastOf(ca.#state.intermediates, provider);
+      // Without the root key an intermediate is installed, never made here.
+      const x509 = !lastOf(ca.#state.intermediates, provider) && ca.holdsRoot;
       const jwt = !lastOf(ca.#state.jwtKeys, provider);
       if (x509 || jwt) await ca.#rotate(provider, { x509, jwt });
     }
     if (ca.#state !== stored) await options.store.save(ca.#state, stored?.sequence ?? null);
     // Fail at start-up, not at the first issuance, when the key ring lost a key.
     const root = ca.root;
-    await ca.#openChecked(ca.#state.root.keyId, () => certificateJwk(root));
-    for (const provider of ca.providers) await Promise.all([ca.issuer(provider), ca.jwtSigningKey(provider)]);
+    const rootKey = ca.#state.root.keyId;
+    if (rootKey) await ca.#openChecked(rootKey, () => certificateJwk(root));
+    for (const provider of ca.providers) {
+      await ca.jwtSigningKey(provider);
+      if (lastOf(ca.#state.intermediates, provider)) await ca.issuer(provider);
+    }
     return ca;
   }
 
@@ -129,36 +162,70 @@ export class MeshCa {
     return this.#options.intermediateTtlMs ?? YEAR_MS;
   }
 
-  /** Bumps whenever keys are added; the bundle's `spiffe_sequence`. */
+  /** Bumps on every change of the CA's state (its compare-and-set counter). */
   get sequence(): number {
     return this.#state.sequence;
+  }
+
+  /**
+   * The bundle's `spiffe_sequence`: this CA's own authority changes plus each
+   * peer's, so every cloud that knows the same authorities says the same number.
+   */
+  get bundleSequence(): number {
+    const own = this.#state.authoritySequence ?? this.#state.sequence;
+    return own + (this.#state.peers ?? []).reduce((sum, p) => sum + p.sequence, 0);
+  }
+
+  /** This CA's own share of {@link bundleSequence}: what its authority statements carry. */
+  get authoritySequence(): number {
+    return this.#state.authoritySequence ?? this.#state.sequence;
+  }
+
+  /** Whether this CA holds the root key (and so makes its own intermediates). */
+  get holdsRoot(): boolean {
+    return this.#state.root.keyId !== undefined;
+  }
+
+  /** Other clouds' authorities this CA trusts, as their statements said. */
+  get peers(): readonly PeerAuthority[] {
+    return this.#state.peers ?? [];
   }
 
   get root(): x509.X509Certificate {
     return this.#cert(this.#state.root.certPem);
   }
 
-  /** Root first, then every unexpired intermediate, oldest first. */
+  /** Root first, then every unexpired intermediate, this CA's and its peers', oldest first. */
   x509Authorities(now = this.now()): x509.X509Certificate[] {
-    return [this.#state.root, ...this.#state.intermediates.filter(unexpired(now))].map((r) =>
-      this.#cert(r.certPem),
-    );
+    const peers = this.peers.flatMap((p) => p.intermediates.map((i) => ({ ...i, provider: p.provider })));
+    const intermediates = [...this.#state.intermediates, ...peers].filter(unexpired(now)).sort(byAge);
+    return [this.#state.root, ...intermediates].map((r) => this.#cert(r.certPem));
   }
 
-  /** Every unexpired JWT-SVID key, oldest first. */
-  jwtAuthorities(now = this.now()): readonly JwtKeyRecord[] {
-    return this.#state.jwtKeys.filter(unexpired(now));
+  /** Every unexpired JWT-SVID key, this CA's and its peers', oldest first. */
+  jwtAuthorities(now = this.now()): readonly Omit<JwtKeyRecord, 'keyId'>[] {
+    const peers = this.peers.flatMap((p) => p.jwtKeys);
+    return [...this.#state.jwtKeys, ...peers].filter(unexpired(now)).sort(byAge);
   }
 
-  /** The intermediate that issues `provider`'s X.509-SVIDs now. */
+  /**
+   * The intermediate that issues `provider`'s X.509-SVIDs now.
+   *
+   * @throws ValidationError when a federated CA has none installed yet.
+   */
   async issuer(provider: Provider): Promise<IssuingCa> {
-    const record = this.#require(lastOf(this.#state.intermediates, provider), provider);
+    const installed = lastOf(this.#state.intermediates, provider);
+    if (!installed && !this.holdsRoot && this.providers.includes(provider))
+      throw new ValidationError(
+        `no ${provider} intermediate is installed yet: sign this CA's CSR with the mesh root (weft ca sign) and install it (weft ca install)`,
+      );
+    const record = this.#require(installed, provider);
     const certificate = this.#cert(record.certPem);
     return {
       provider,
       certificate,
       certPem: record.certPem,
-      signer: await this.#openChecked(record.keyId, () => certificateJwk(certificate)),
+      signer: await this.#openChecked(record.keyId!, () => certificateJwk(certificate)),
     };
   }
 
@@ -195,6 +262,107 @@ export class MeshCa {
     await this.#commit(() => this.#rotate(provider, { x509: false, jwt: true, activateInMs }));
   }
 
+  /**
+   * Federated: a CSR for a new `provider` intermediate, of a key made now in
+   * this CA's key ring (kept pending until its certificate is installed).
+   * Asking again before installing makes no new key: the CSR is the same key's.
+   */
+  async intermediateCsr(provider: Provider): Promise<string> {
+    let pending = this.#state.pending?.find((p) => p.provider === provider);
+    if (!pending) {
+      const signer = await this.#options.keys.open(keyId(`${provider}-x509`));
+      pending = { provider, keyId: signer.keyId };
+      const next = { provider, keyId: signer.keyId };
+      await this.#commit(async () => {
+        this.#state = {
+          ...this.#state,
+          sequence: this.#state.sequence + 1,
+          pending: [...(this.#state.pending ?? []), next],
+        };
+      });
+    }
+    const signer = await this.#options.keys.open(pending.keyId);
+    return createIntermediateCsr({ signer, provider, trustDomain: this.trustDomain });
+  }
+
+  /**
+   * Federated: installs `provider`'s intermediate, signed by the mesh root
+   * from this CA's CSR. It becomes the issuing one; earlier ones stay
+   * trusted until they expire, so a rotation has no gap.
+   *
+   * @throws ValidationError when it is not signed by this mesh's root, or not for the pending key.
+   */
+  async installIntermediate(provider: Provider, certPem: string): Promise<void> {
+    const pending = this.#state.pending?.find((p) => p.provider === provider);
+    if (!pending) throw new ValidationError(`no ${provider} intermediate was asked for: make its CSR first`);
+    const key = await this.#options.keys.open(pending.keyId);
+    const cert = await checkIntermediate({ certPem, root: this.root, key, now: this.now() });
+    const record = {
+      keyId: pending.keyId,
+      provider,
+      certPem: toPem(cert),
+      notAfter: cert.notAfter.toISOString(),
+    };
+    await this.#commit(async () => {
+      this.#state = {
+        ...this.#state,
+        sequence: this.#state.sequence + 1,
+        authoritySequence: this.authoritySequence + 1,
+        intermediates: [...this.#state.intermediates.filter(unexpired(this.now())), record],
+        pending: (this.#state.pending ?? []).filter((p) => p !== pending),
+      };
+    });
+  }
+
+  /**
+   * This CA's authority statement for its peers (`authority-statement.ts`):
+   * its own unexpired intermediates and JWT keys, signed by `provider`'s
+   * issuing intermediate.
+   */
+  async authorityStatement(provider: Provider): Promise<string> {
+    const now = this.now();
+    const issuer = await this.issuer(provider);
+    return signAuthorityStatement(
+      {
+        iss: provider,
+        trustDomain: this.trustDomain,
+        sequence: this.authoritySequence,
+        iat: Math.floor(now.getTime() / 1000),
+        intermediates: this.#state.intermediates
+          .filter(unexpired(now))
+          .map(({ certPem, notAfter }) => ({ certPem, notAfter })),
+        jwtKeys: this.#state.jwtKeys.filter(unexpired(now)).map(({ keyId: _, ...k }) => k),
+      },
+      issuer,
+    );
+  }
+
+  /**
+   * Trusts a peer cloud's authorities, from its verified statement. A
+   * statement no newer than the one held (by its sequence) changes nothing.
+   *
+   * @returns whether the peer's authorities changed.
+   * @throws ValidationError when the statement does not verify against this mesh's root.
+   */
+  async addPeerStatement(jws: string): Promise<boolean> {
+    const peer = await verifyAuthorityStatement(jws, this.root, {
+      trustDomain: this.trustDomain,
+      now: this.now(),
+    });
+    if (this.providers.includes(peer.provider))
+      throw new ValidationError(`authority statement refused: ${peer.provider} is this CA's own`);
+    const held = this.peers.find((p) => p.provider === peer.provider);
+    if (held && held.sequence >= peer.sequence) return false;
+    await this.#commit(async () => {
+      this.#state = {
+        ...this.#state,
+        sequence: this.#state.sequence + 1,
+        peers: [...this.peers.filter((p) => p.provider !== peer.provider), peer],
+      };
+    });
+    return true;
+  }
+
   /** Picks up changes another instance saved. */
   async reload(): Promise<void> {
     this.#state = (await this.#options.store.load()) ?? this.#state;
@@ -220,11 +388,13 @@ export class MeshCa {
     const trustDomain = this.trustDomain;
     let { intermediates, jwtKeys } = this.#state;
     if (what.x509) {
+      const rootKey = this.#state.root.keyId;
+      if (!rootKey) throw new TypeError('a federated CA installs intermediates; it cannot sign one');
       const signer = await this.#options.keys.open(keyId(`${provider}-x509`));
       const root = this.root;
       const issuer = {
         certificate: root,
-        signer: await this.#openChecked(this.#state.root.keyId, () => certificateJwk(root)),
+        signer: await this.#openChecked(rootKey, () => certificateJwk(root)),
       };
       const cert = await createIntermediateCertificate({ trustDomain, signer, now, ttlMs, provider, issuer });
       const record = {
@@ -246,7 +416,13 @@ export class MeshCa {
       const record: JwtKeyRecord = { keyId: signer.keyId, provider, kid, publicJwk, notAfter };
       jwtKeys = [...jwtKeys.filter(unexpired(now)), activatesAt ? { ...record, activatesAt } : record];
     }
-    this.#state = { ...this.#state, sequence: this.#state.sequence + 1, intermediates, jwtKeys };
+    this.#state = {
+      ...this.#state,
+      sequence: this.#state.sequence + 1,
+      authoritySequence: this.authoritySequence + 1,
+      intermediates,
+      jwtKeys,
+    };
   }
 
   /**

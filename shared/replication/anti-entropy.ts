@@ -16,6 +16,7 @@
 import type { HybridLogicalClock } from '../model/hlc.js';
 import { mergeRecord } from '../storage/merge.js';
 import type { StateStore, StoredRecord } from '../storage/state-store.js';
+import { tombstoneHorizon } from '../storage/tombstones.js';
 import { type BucketId, bucketOf, type Digest, differingBuckets, digestOf, isBucketId } from './digest.js';
 import type { Federation, RelayPeer } from './federation.js';
 import type { ReplicationLogger } from './ingest.js';
@@ -31,6 +32,7 @@ export interface AntiEntropyOptions {
   readonly stats: ReplicationStats;
   readonly logger: ReplicationLogger;
   readonly onMerged: (records: readonly StoredRecord[]) => Promise<void>;
+  readonly now: () => number;
 }
 
 /** What one sweep did with one peer. */
@@ -90,6 +92,8 @@ export class AntiEntropy {
       const ours = await store.changedSince(undefined);
       itemsRead += ours.length;
       const differing = differingBuckets(digestOf(ours).digest, theirs);
+      // A record older than the tombstone horizon never creates a key: it may be a collected delete.
+      const horizon = tombstoneHorizon(this.#o.now());
       const merged: StoredRecord[] = [];
       for (const id of differing) {
         requests++;
@@ -98,7 +102,7 @@ export class AntiEntropy {
         for (const raw of page) {
           const record = this.#check(raw, peer);
           if (!record) continue;
-          if ((await mergeRecord(store, record)) === 'applied') {
+          if ((await mergeRecord(store, record, { horizon })) === 'applied') {
             this.#o.hlc.observe(record.version);
             merged.push(record);
           }

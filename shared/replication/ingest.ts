@@ -11,6 +11,7 @@
 import type { HybridLogicalClock } from '../model/hlc.js';
 import { mergeRecord } from '../storage/merge.js';
 import type { StateStore, StoredRecord } from '../storage/state-store.js';
+import { tombstoneHorizon } from '../storage/tombstones.js';
 import type { Federation } from './federation.js';
 import { RelayRefusedError, verifyRelayEvent } from './relay-event.js';
 import type { SeenRelays } from './seen-relays.js';
@@ -54,7 +55,10 @@ export class Ingest {
       const relay = await verifyRelayEvent(input, this.#o.federation, this.#o.now());
       if (await this.#o.seen.has(relay.jti))
         throw new RelayRefusedError('replay', `jti ${relay.jti} from ${relay.from} was ingested before`);
-      const result = await mergeRecord(this.#o.store, relay.record);
+      // Never create from a write older than the tombstone horizon: its key may be a collected delete.
+      const result = await mergeRecord(this.#o.store, relay.record, {
+        horizon: tombstoneHorizon(this.#o.now()),
+      });
       this.#o.hlc.observe(relay.record.version);
       await this.#o.seen.add(relay.jti, relay.expiresAt);
       stats.ingested[result]++;

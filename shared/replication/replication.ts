@@ -11,6 +11,7 @@ import { parseResourceChange, RESOURCE_CHANGED } from '../events/resource-change
 import type { HybridLogicalClock } from '../model/hlc.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { StateStore, StoredRecord } from '../storage/state-store.js';
+import { collectTombstones } from '../storage/tombstones.js';
 import { AntiEntropy } from './anti-entropy.js';
 import type { Federation } from './federation.js';
 import { Ingest, type ReplicationLogger } from './ingest.js';
@@ -19,6 +20,9 @@ import { Relayer, type RelayerOptions } from './relayer.js';
 import { SeenRelays } from './seen-relays.js';
 import { ReplicationStats } from './stats.js';
 import { type DeliveryResult, httpPeerTransport, type PeerTransport } from './transport.js';
+
+/** How often a sweep also collects tombstones past the horizon. */
+const COLLECT_EVERY_MS = 3_600_000;
 
 /** Most relay events one `POST /v1/replication/events` takes. */
 export const MAX_RELAY_BATCH = 100;
@@ -38,9 +42,27 @@ export interface ReplicationOptions {
   readonly now?: () => number;
   /** Delivery tries and waits. */
   readonly relay?: Pick<RelayerOptions, 'attempts' | 'baseDelayMs' | 'sleep' | 'random'>;
+  /** Federated identity's statements, exchanged on each sweep. @default none exchanged */
+  readonly authorities?: AuthorityExchange;
 }
 
 const SILENT: ReplicationLogger = { info() {}, warn() {} };
+
+/**
+ * Where this cloud's CA meets its peers' (federated identity): its own
+ * authority statement to serve, and peers' statements to verify and trust
+ * (`identity/authority-statement.ts`).
+ */
+export interface AuthorityExchange {
+  /** This cloud's statement, or `undefined` while it has none (no Mesh, no intermediate yet). */
+  own(): Promise<string | undefined>;
+  /**
+   * Verifies and trusts a peer's statement.
+   * @returns whether it changed what this cloud trusts.
+   * @throws ValidationError when it does not verify.
+   */
+  add(statement: string): Promise<boolean>;
+}
 
 export class Replication {
   readonly federation: Federation;
@@ -49,8 +71,11 @@ export class Replication {
   readonly relayer: Relayer;
   readonly antiEntropy: AntiEntropy;
   readonly seen: SeenRelays;
+  readonly authorities: AuthorityExchange | undefined;
   readonly #store: StateStore;
   readonly #now: () => number;
+  readonly #transport: PeerTransport;
+  readonly #logger: ReplicationLogger;
 
   constructor(o: ReplicationOptions) {
     this.federation = o.federation;
@@ -59,6 +84,9 @@ export class Replication {
     const logger = o.logger ?? SILENT;
     const onMerged = o.onMerged ?? (async () => {});
     const transport = o.transport ?? httpPeerTransport(o.federation, { ...(o.fetch && { fetch: o.fetch }) });
+    this.#transport = transport;
+    this.#logger = logger;
+    this.authorities = o.authorities;
     const common = { federation: o.federation, stats: this.stats, logger };
     this.seen = new SeenRelays(o.blobs);
     this.ingest = new Ingest({
@@ -70,7 +98,14 @@ export class Replication {
       now: this.#now,
     });
     this.relayer = new Relayer({ ...common, transport, now: this.#now, ...o.relay });
-    this.antiEntropy = new AntiEntropy({ ...common, store: o.store, transport, hlc: o.hlc, onMerged });
+    this.antiEntropy = new AntiEntropy({
+      ...common,
+      store: o.store,
+      transport,
+      hlc: o.hlc,
+      onMerged,
+      now: this.#now,
+    });
   }
 
   /**
@@ -113,6 +148,44 @@ export class Replication {
       }
     }
     return results;
+  }
+
+  /**
+   * The scheduled sweep: anti-entropy with every peer, then each peer's
+   * authority statement (a peer that does not answer, or whose statement
+   * does not verify, is logged and tried again next time).
+   */
+  async sweep(): Promise<Awaited<ReturnType<AntiEntropy['sweep']>>> {
+    const reports = await this.antiEntropy.sweep();
+    if (this.authorities) {
+      for (const peer of this.federation.peers) {
+        try {
+          const statement = await this.#transport.authority(peer);
+          if (statement && (await this.authorities.add(statement)))
+            this.#logger.info({ msg: 'trusting a peer cloud’s authorities', peer: peer.cloud });
+        } catch (error) {
+          this.#logger.warn({
+            msg: 'no authority statement from a peer',
+            peer: peer.cloud,
+            error: String((error as Error).message ?? error),
+          });
+        }
+      }
+    }
+    await this.forgetExpired();
+    await this.#collectTombstones();
+    return reports;
+  }
+
+  #collectedAt = Number.NEGATIVE_INFINITY;
+
+  /** Tombstones past the horizon, collected at most once an hour (they only matter after days). */
+  async #collectTombstones(): Promise<void> {
+    const now = this.#now();
+    if (now - this.#collectedAt < COLLECT_EVERY_MS) return;
+    this.#collectedAt = now;
+    const collected = await collectTombstones(this.#store, { now });
+    if (collected > 0) this.#logger.info({ msg: 'tombstones collected', collected });
   }
 
   /** Forgets expired `jti`s; the anti-entropy schedule calls it. */

@@ -29,6 +29,8 @@ export interface PeerTransport {
   digest(peer: RelayPeer): Promise<Digest>;
   /** The records (tombstones included) of one bucket, unchecked. @throws UnavailableError as {@link deliver}. */
   bucket(peer: RelayPeer, id: BucketId): Promise<unknown[]>;
+  /** The peer's authority statement (compact JWS, unchecked), if it has one yet. @throws UnavailableError as {@link deliver}. */
+  authority(peer: RelayPeer): Promise<string | undefined>;
 }
 
 /** Over HTTP with `fetch`; every request times out after `timeoutMs`. */
@@ -70,6 +72,10 @@ export function httpPeerTransport(
     },
     async digest(peer) {
       return (await call<{ digest: Digest }>(peer, '/v1/replication/digest', { method: 'GET' })).digest;
+    },
+    async authority(peer) {
+      return (await call<{ statement?: string }>(peer, '/v1/replication/authority', { method: 'GET' }))
+        .statement;
     },
     async bucket(peer, id) {
       const [kind, n] = id.split('/');

@@ -129,6 +129,9 @@ function world() {
       async bucket(peer, id) {
         return roundTrip(await reach(peer.cloud as Cloud).replication.antiEntropy.bucket(id));
       },
+      async authority() {
+        return undefined;
+      },
     };
     const store = new MemoryStateStore();
     const hlc = new HybridLogicalClock(cloud, clock);
