@@ -13,18 +13,24 @@
 
 import { hashContent } from '../contract/canonical.js';
 import type { GatewaySnapshot } from '../contract/snapshot.js';
-import { formatHlc, parseHlc } from '../model/hlc.js';
 import type { ResourceKey } from '../model/kinds.js';
 import { compileMesh, meshProblem, theMesh } from './compile-mesh.js';
 import { MeshIndex } from './mesh-index.js';
 import { compare, type MeshState } from './mesh-state.js';
 import { fullWork, planChanges } from './plan.js';
 import { advance, emptySections, type Sections } from './sections.js';
+import { keepContent, nextVersion } from './snapshot-version.js';
+
+export { nextVersion } from './snapshot-version.js';
 
 export interface CompileResult {
   /** By gateway key (`<environment>/<name>`), in key order. */
   readonly snapshots: Map<string, GatewaySnapshot>;
-  /** Gateways whose content is new or differs from the previous snapshot's: what to sign and push. */
+  /**
+   * Gateways whose content is new or differs from the previous snapshot's:
+   * what to sign and push. The others may still have moved to the new state
+   * version, with the same hash.
+   */
   readonly changed: readonly string[];
   /** Gateways that had a previous snapshot and have none now (deleted, or moved to another key). */
   readonly removed: readonly string[];
@@ -40,9 +46,11 @@ export interface CompileResult {
 }
 
 /**
- * Compiles every gateway's snapshot. A gateway whose content is unchanged
- * from `previous` keeps its version (and its snapshot object); one whose
- * content changed gets `state.stateVersion`.
+ * Compiles every gateway's snapshot, at `state.stateVersion`. A gateway
+ * whose content is unchanged from `previous` keeps its snapshot object when
+ * that is at the state version already (or past it); one whose content
+ * changed is stepped past its previous version should the state not be (see
+ * {@link nextVersion}).
  */
 export function compileSnapshots(
   state: MeshState,
@@ -89,23 +97,24 @@ function assemble(
   previous: ReadonlyMap<string, GatewaySnapshot>,
 ): CompileResult {
   const { state, mesh, bundle, head } = sections;
+  const { stateVersion } = state;
   const snapshots = new Map<string, GatewaySnapshot>();
   const changed: string[] = [];
   for (const key of [...sections.gateways.keys()].sort(compare)) {
     const prior = previous.get(key);
     if (prior && !touched.has(key)) {
-      snapshots.set(key, prior);
+      snapshots.set(key, keepContent(prior, stateVersion));
       continue;
     }
     const gateway = sections.gateways.get(key)!;
     const { ingress, egress } = sections.perEnv.get(gateway.environment)!;
     const hash = hashContent(head, egress.sourceIdentities, gateway, ingress, mesh);
     if (prior?.hash === hash) {
-      snapshots.set(key, prior);
+      snapshots.set(key, keepContent(prior, stateVersion));
       continue;
     }
     changed.push(key);
-    const version = nextVersion(state.stateVersion, prior?.version);
+    const version = nextVersion(stateVersion, prior?.version);
     // Frozen, but not memoized whole: its parts are, and they are what is shared.
     const snapshot = { apiVersion: 'weft.dev/v1', kind: 'GatewaySnapshot', gateway, version, hash } as const;
     snapshots.set(key, Object.freeze({ ...snapshot, mesh, bundle, ingress, egress }));
@@ -120,20 +129,4 @@ function assemble(
     }))
     .sort((a, b) => compare(a.gateway, b.gateway));
   return { snapshots, changed, removed, skipped, sections };
-}
-
-/**
- * The version for changed content: the state's, or, should the state stand
- * behind the previous snapshot (a store restored from a backup), just past
- * the previous version, since agents refuse a version that does not move
- * forward.
- */
-export function nextVersion(stateVersion: string, prior: string | undefined): string {
-  if (prior === undefined || stateVersion > prior) return stateVersion;
-  const hlc = parseHlc(prior);
-  if (!hlc) return stateVersion;
-  const { wall, counter, node } = hlc;
-  return formatHlc(
-    counter < 999_999 ? { wall, counter: counter + 1, node } : { wall: wall + 1, counter: 0, node },
-  );
 }

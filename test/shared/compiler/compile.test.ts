@@ -321,10 +321,10 @@ describe('compileSnapshots', () => {
 });
 
 describe('versions', () => {
-  it('stamps changed content with the state version and keeps it while the content stays', () => {
+  it('stamps every snapshot with the state version, and changes only the content a write reaches', () => {
     const first = compile();
     expect([...first.snapshots.values()].map((s) => s.version)).toEqual([at(1), at(1), at(1)]);
-    // A webhook is not in any snapshot: a later state, the same content, no churn.
+    // A webhook is not in any snapshot: the same content, nothing to push, but the state's version.
     const webhook = write(
       'Gateway',
       'aws-2',
@@ -334,7 +334,9 @@ describe('versions', () => {
     const state = applyRecords(meshStateFrom(RECORDS, { keys: [] }), [webhook]);
     const second = compileIncremental(state, first, [webhook.key]);
     expect(second.changed).toEqual([]);
-    expect(second.snapshots.get('aws/aws-2')).toBe(first.snapshots.get('aws/aws-2'));
+    const kept = second.snapshots.get('aws/aws-2')!;
+    expect(kept).toEqual({ ...first.snapshots.get('aws/aws-2'), version: at(5) });
+    expect(Object.isFrozen(kept)).toBe(true);
     // A policy change reaches only the environments where its service has endpoints.
     const policy = write(
       'AccessPolicy',
@@ -345,7 +347,15 @@ describe('versions', () => {
     const third = compileIncremental(applyRecords(state, [policy]), second, [policy.key]);
     expect(third.changed).toEqual(['aws/aws-1', 'aws/aws-2']);
     expect(third.snapshots.get('aws/aws-1')!.version).toBe(at(7));
-    expect(third.snapshots.get('gcp/gcp-1')!.version).toBe(at(1));
+    expect(third.snapshots.get('gcp/gcp-1')!.version).toBe(at(7));
+    expect(third.snapshots.get('gcp/gcp-1')!.hash).toBe(first.snapshots.get('gcp/gcp-1')!.hash);
+  });
+
+  it('keeps the snapshot object of unchanged content when the state version did not move', () => {
+    const first = compile();
+    const again = compile(RECORDS, first.snapshots);
+    expect(again.changed).toEqual([]);
+    for (const [key, s] of again.snapshots) expect(s).toBe(first.snapshots.get(key));
   });
 
   it('counts a delete: the state version includes tombstones', () => {

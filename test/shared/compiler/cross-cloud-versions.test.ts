@@ -4,11 +4,9 @@
  * hash, whichever cloud compiles it and whatever it compiled before, or an
  * agent failing over between them sees a version go backwards.
  *
- * What holds: the hash depends on the desired state (and the shared trust
- * bundle) only, and the version of a cold compile is the store's greatest
- * HLC version. What does not (yet): a warm compile keeps a gateway's prior
- * version while its content is unchanged, so its version depends on the
- * compiling cloud's history; see the last test.
+ * The hash depends on the desired state (and the shared trust bundle) only,
+ * and so does the version: every snapshot is at the store's greatest HLC
+ * version, warm or cold (see `shared/compiler/snapshot-version.ts`).
  */
 import { describe, expect, it } from 'vitest';
 import { compileIncremental, compileSnapshots } from '../../../shared/compiler/compile.js';
@@ -69,12 +67,10 @@ describe('snapshots compiled by two clouds from the same store', () => {
     expect(b.snapshots.get('aws/aws-1')?.hash).not.toBe(a.snapshots.get('aws/aws-1')?.hash);
   });
 
-  // Known gap, reported on issue 11 item 5: a warm compile keeps the version an
-  // unchanged gateway had (7 here: the state it was first compiled from), a
-  // cold one takes the store's greatest (20, the unrelated write), so the
-  // version depends on the cloud's history.
-  // Harmless to agents (same hash: 304 on If-None-Match), but not identical.
-  it.fails('have the same version whatever the history (a warm cloud and a cold one)', () => {
+  // Was a known gap (issue 11 item 5): a warm compile kept the version an
+  // unchanged gateway had (7, the state it was first compiled from), a cold
+  // one took the store's greatest (20, the unrelated write). Now both say 20.
+  it('have the same version whatever the history (a warm cloud and a cold one)', () => {
     const warm = compileIncremental(
       applyRecords(meshStateFrom(RECORDS, BUNDLE), [UNRELATED]),
       compileSnapshots(meshStateFrom(RECORDS, BUNDLE)),
@@ -84,5 +80,32 @@ describe('snapshots compiled by two clouds from the same store', () => {
     expect(versionAndHash(warm.snapshots.get('aws/aws-1'))).toEqual(
       versionAndHash(cold.snapshots.get('aws/aws-1')),
     );
+    expect(warm.snapshots.get('aws/aws-1')?.version).toBe(UNRELATED.version);
+    // Nothing to push: the content is the same.
+    expect(warm.changed).toEqual([]);
+  });
+
+  // Why the unrelated write must move the version: the store cannot tell it
+  // from a write that moved a gateway out of an existing environment, which
+  // changes every gateway's environment list.
+  it('move a gateway forward past an intermediate state the other cloud never saw', () => {
+    const between = write('Gateway', 'mars-1', { environment: 'gcp', address: '127.0.9.1:15443' }, 10, 'gcp');
+    // Cloud A saw mars-1 in gcp, then moved to mars; cloud B's replica jumped straight to mars.
+    const a1 = compileSnapshots(meshStateFrom([...RECORDS, between], BUNDLE));
+    const a2 = compileIncremental(
+      applyRecords(meshStateFrom([...RECORDS, between], BUNDLE), [UNRELATED]),
+      a1,
+      [UNRELATED.key],
+    );
+    const b = compileIncremental(
+      applyRecords(meshStateFrom(RECORDS, BUNDLE), [UNRELATED]),
+      compileSnapshots(meshStateFrom(RECORDS, BUNDLE)),
+      [UNRELATED.key],
+    );
+    const applied = a1.snapshots.get('aws/aws-1')!;
+    const fromB = b.snapshots.get('aws/aws-1')!;
+    expect(fromB.hash).not.toBe(applied.hash);
+    expect(fromB.version > applied.version).toBe(true);
+    expect(versionAndHash(fromB)).toEqual(versionAndHash(a2.snapshots.get('aws/aws-1')));
   });
 });
