@@ -9,6 +9,7 @@ import { benchCompile } from './compile.js';
 import { benchConvergence } from './convergence.js';
 import { benchDataplane } from './dataplane.js';
 import { benchIdentity } from './identity.js';
+import { benchReplication } from './replication.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   api: benchApi,
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   convergence: benchConvergence,
   dataplane: benchDataplane,
   identity: benchIdentity,
+  replication: benchReplication,
 };
 
 const wanted = process.argv.slice(2);

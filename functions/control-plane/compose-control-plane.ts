@@ -100,10 +100,11 @@ export interface ControlPlane {
   readonly replication?: Replication;
   /**
    * The bus-triggered `relay` use case: relays the writes this cloud made
-   * among a batch of change events to every peer. Never throws (what it
-   * gives up on, anti-entropy repairs); a no-op without replication.
+   * among a batch of change events to every peer, or to `peer` alone (one
+   * subscription per peer keeps a dead peer from holding up the rest). Never
+   * throws (what it gives up on, anti-entropy repairs); a no-op without replication.
    */
-  relay(events: readonly CloudEvent[]): Promise<void>;
+  relay(events: readonly CloudEvent[], peer?: string): Promise<void>;
   /**
    * The scheduled `anti-entropy` use case: compares with each peer and pulls
    * what is missing or newer, then forgets expired relay `jti`s.
@@ -197,7 +198,7 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
     compileAll: async () => distributor?.compileAll(),
     sweep: async () => (publisher ? publisher.sweep() : 0),
     ...(replication && { replication }),
-    relay: async (events) => replication?.relay(events),
+    relay: async (events, peer) => replication?.relay(events, peer),
     antiEntropy: async () => (replication ? replication.sweep() : []),
     idle: async () => notifier?.idle(),
     close: async () => notifier?.close(),

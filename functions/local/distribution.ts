@@ -46,8 +46,10 @@ export async function runLocalDistribution(options: LocalDistributionOptions): P
   bus.subscribe(RESOURCE_CHANGED, async (events) => {
     await plane.compile(events);
   });
-  // A cloud's second subscriber of the same events: relay its own writes to its peers.
-  if (plane.replication) bus.subscribe(RESOURCE_CHANGED, (events) => plane.relay(events));
+  // Relay its own writes: one subscriber (one queue) per peer, so a peer that is down holds up no other.
+  for (const peer of plane.replication?.federation.peers ?? []) {
+    bus.subscribe(RESOURCE_CHANGED, (events) => plane.relay(events, peer.cloud));
+  }
   // Without a Mesh (or with a broken CA) this compiles nothing; the next change tries again in full.
   await plane.compileAll().catch((error: unknown) => {
     logger?.error({ msg: 'compile: the first full compile failed', error: String(error) });

@@ -5,7 +5,7 @@
  *   array of at most 100. The proof is each event's own signature (and, in a
  *   cloud, the bus's delivery auth in front); an array answers 200 with a
  *   result per event, a single event its result or its refusal as a problem.
- * - `GET /v1/replication/digest` and `GET /v1/replication/records?kind=&bucket=`:
+ * - `GET /v1/replication/digest` and `GET /v1/replication/records?buckets=Service/3,Route/17`:
  *   what anti-entropy reads, for peers only (a bearer signed by a peer's relay key).
  * - `GET /v1/replication/authority`: this cloud's authority statement (federated identity), for peers.
  * - `GET /v1/replication/status`: what replication did, for operators.
@@ -18,9 +18,10 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../model/errors.js';
-import { type BucketId, isBucketId } from '../replication/digest.js';
+import { BUCKETS, type BucketId, isBucketId } from '../replication/digest.js';
 import { authenticatePeer } from '../replication/peer-auth.js';
 import { MAX_RELAY_BATCH, type Replication } from '../replication/replication.js';
+import { MAX_BUCKETS_PER_READ } from '../replication/transport.js';
 import { bodyFormat, parseMany } from './body.js';
 import type { Authenticator } from './operator-auth.js';
 import type { Router } from './router.js';
@@ -84,12 +85,19 @@ export function addReplicationRoutes(
       PATHS[2],
       {
         GET: async (req) => {
-          const id = `${req.query.kind ?? ''}/${req.query.bucket ?? ''}`;
-          if (!isBucketId(id))
-            throw new ValidationError(`kind=${req.query.kind}&bucket=${req.query.bucket} is not a bucket`, [
-              { pointer: '/bucket', detail: 'kind is a kind, bucket a number from 0 to 15' },
-            ]);
-          return json(200, { records: await replication.antiEntropy.bucket(id as BucketId) });
+          const ids = (req.query.buckets ?? '').split(',');
+          const bad = ids.find((id) => !isBucketId(id));
+          if (bad !== undefined || ids.length > MAX_BUCKETS_PER_READ)
+            throw new ValidationError(
+              `buckets=${(req.query.buckets ?? '').slice(0, 80)} is not a list of buckets`,
+              [
+                {
+                  pointer: '/buckets',
+                  detail: `at most ${MAX_BUCKETS_PER_READ} of KIND/N, N from 0 to ${BUCKETS - 1}, comma-separated`,
+                },
+              ],
+            );
+          return json(200, { records: await replication.antiEntropy.buckets(ids as BucketId[]) });
         },
       },
       { ...asPeer, strict: true },

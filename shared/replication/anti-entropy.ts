@@ -2,13 +2,15 @@
  * Anti-entropy: the scheduled sweep that repairs whatever relay missed (an
  * event dropped, a cloud down for an hour, a partition). For each peer it
  * reads the peer's digest (one request), compares it with its own (one read
- * of its state), and pulls the records of each bucket that differs (one
- * request per bucket), merging each last-writer-wins. Both sides pull, so
+ * of its state), and pulls the records of the buckets that differ (one
+ * request per 64 buckets, one read of the peer's state each), merging each
+ * last-writer-wins. Both sides pull, so
  * a sweep at each cloud heals both directions; repeated, it converges.
  *
- * Cost per sweep and peer: 1 + (differing buckets) requests; records read:
- * all of its own, plus the peer's digest work (all of the peer's), plus the
- * records of differing buckets. docs/replication.md has the figures.
+ * Cost per sweep and peer: 1 + ceil(differing buckets / 64) requests;
+ * records read: all of its own, all of the peer's for its digest and again
+ * for each records request, and the records of the differing buckets on the
+ * wire. docs/replication.md has the figures.
  *
  * @module
  */
@@ -22,7 +24,7 @@ import type { Federation, RelayPeer } from './federation.js';
 import type { ReplicationLogger } from './ingest.js';
 import { checkedRecord, RelayRefusedError, storedRecordSchema } from './relay-event.js';
 import type { ReplicationStats } from './stats.js';
-import type { PeerTransport } from './transport.js';
+import { MAX_BUCKETS_PER_READ, type PeerTransport } from './transport.js';
 
 export interface AntiEntropyOptions {
   readonly federation: Federation;
@@ -59,13 +61,15 @@ export class AntiEntropy {
   }
 
   /**
-   * The records of one bucket, tombstones included.
+   * The records of some buckets, tombstones included: one read of the state
+   * for all of them.
    *
-   * @throws TypeError for a malformed bucket id (the route checks it first).
+   * @throws TypeError for a malformed bucket id (the route checks them first).
    */
-  async bucket(id: BucketId): Promise<StoredRecord[]> {
-    if (!isBucketId(id)) throw new TypeError(`not a bucket: ${id}`);
-    return (await this.#o.store.changedSince(undefined)).filter((r) => bucketOf(r.key) === id);
+  async buckets(ids: readonly BucketId[]): Promise<StoredRecord[]> {
+    for (const id of ids) if (!isBucketId(id)) throw new TypeError(`not a bucket: ${id}`);
+    const wanted = new Set(ids);
+    return (await this.#o.store.changedSince(undefined)).filter((r) => wanted.has(bucketOf(r.key)));
   }
 
   /** One sweep over every peer; a peer that does not answer is skipped (the next sweep tries again). */
@@ -95,9 +99,9 @@ export class AntiEntropy {
       // A record older than the tombstone horizon never creates a key: it may be a collected delete.
       const horizon = tombstoneHorizon(this.#o.now());
       const merged: StoredRecord[] = [];
-      for (const id of differing) {
+      for (let i = 0; i < differing.length; i += MAX_BUCKETS_PER_READ) {
         requests++;
-        const page = await transport.bucket(peer, id);
+        const page = await transport.buckets(peer, differing.slice(i, i + MAX_BUCKETS_PER_READ));
         itemsRead += page.length;
         for (const raw of page) {
           const record = this.#check(raw, peer);

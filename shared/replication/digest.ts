@@ -12,8 +12,11 @@ import { createHash } from 'node:crypto';
 import { formatKey, KINDS, type Kind, type ResourceKey } from '../model/kinds.js';
 import type { StoredRecord } from '../storage/state-store.js';
 
-/** Slices of each kind's keys. */
-export const BUCKETS = 16;
+/**
+ * Slices of each kind's keys: 256, so ten changes among 10,000 Services pull
+ * about 400 records, not half of them (a digest of 10,000 is about 20 KB).
+ */
+export const BUCKETS = 256;
 
 /** `Service/3`: a kind and a bucket number. */
 export type BucketId = `${Kind}/${number}`;
@@ -39,7 +42,7 @@ export function isBucketId(text: string): text is BucketId {
   return (
     rest.length === 0 &&
     (KINDS as readonly string[]).includes(kind ?? '') &&
-    /^\d{1,2}$/.test(n ?? '') &&
+    /^\d{1,3}$/.test(n ?? '') &&
     Number(n) < BUCKETS
   );
 }

@@ -50,6 +50,18 @@ export class Ingest {
    * @throws RelayRefusedError when it is refused (counted, nothing changed).
    */
   async ingest(input: unknown): Promise<IngestResult> {
+    const { result, record } = await this.merge(input);
+    if (result === 'applied') await this.#o.onMerged([record]);
+    return result;
+  }
+
+  /**
+   * Verifies and merges one relay event, without telling `onMerged`: for a
+   * batch, which tells it once for all it merged.
+   *
+   * @throws RelayRefusedError when it is refused (counted, nothing changed).
+   */
+  async merge(input: unknown): Promise<{ result: IngestResult; record: StoredRecord }> {
     const { stats, logger } = this.#o;
     try {
       const relay = await verifyRelayEvent(input, this.#o.federation, this.#o.now());
@@ -62,8 +74,7 @@ export class Ingest {
       this.#o.hlc.observe(relay.record.version);
       await this.#o.seen.add(relay.jti, relay.expiresAt);
       stats.ingested[result]++;
-      if (result === 'applied') await this.#o.onMerged([relay.record]);
-      return result;
+      return { result, record: relay.record };
     } catch (error) {
       if (error instanceof RelayRefusedError) {
         stats.refused[error.reason]++;

@@ -48,15 +48,20 @@ export class Relayer {
     };
   }
 
-  /** Relays this cloud's own writes among `records` to every peer. Never throws. */
-  async relay(records: readonly StoredRecord[]): Promise<void> {
+  /**
+   * Relays this cloud's own writes among `records` to every peer, or to the
+   * one named: a host that gives each peer its own subscription (its own
+   * queue) keeps a peer that is down from holding up the others. Never throws.
+   */
+  async relay(records: readonly StoredRecord[], only?: string): Promise<void> {
     const { federation } = this.#o;
     const own = records.filter((r) => r.origin === federation.self);
-    if (own.length === 0 || federation.peers.length === 0) return;
+    const peers = federation.peers.filter((p) => only === undefined || p.cloud === only);
+    if (own.length === 0 || peers.length === 0) return;
     const self = { cloud: federation.self, signingKey: federation.signingKey };
     const events = await Promise.all(own.map((r) => relayEvent(r, self, this.#o.now())));
     await Promise.all(
-      federation.peers.map(async (peer) => {
+      peers.map(async (peer) => {
         for (let i = 0; i < events.length; i += this.#o.batchSize) {
           await this.#deliver(peer, events.slice(i, i + this.#o.batchSize));
         }

@@ -24,6 +24,9 @@ import { type DeliveryResult, httpPeerTransport, type PeerTransport } from './tr
 /** How often a sweep also collects tombstones past the horizon. */
 const COLLECT_EVERY_MS = 3_600_000;
 
+/** Relay events of one batch ingested at once. */
+const INGEST_CONCURRENCY = 8;
+
 /** Most relay events one `POST /v1/replication/events` takes. */
 export const MAX_RELAY_BATCH = 100;
 
@@ -76,6 +79,7 @@ export class Replication {
   readonly #now: () => number;
   readonly #transport: PeerTransport;
   readonly #logger: ReplicationLogger;
+  readonly #onMerged: (records: readonly StoredRecord[]) => Promise<void>;
 
   constructor(o: ReplicationOptions) {
     this.federation = o.federation;
@@ -85,6 +89,7 @@ export class Replication {
     const onMerged = o.onMerged ?? (async () => {});
     const transport = o.transport ?? httpPeerTransport(o.federation, { ...(o.fetch && { fetch: o.fetch }) });
     this.#transport = transport;
+    this.#onMerged = onMerged;
     this.#logger = logger;
     this.authorities = o.authorities;
     const common = { federation: o.federation, stats: this.stats, logger };
@@ -112,9 +117,10 @@ export class Replication {
    * The bus-triggered `relay` use case: reads the writes a batch of change
    * events names and relays those this cloud made. Events of other types,
    * malformed ones, and writes since superseded by a newer one here (that one
-   * is relayed by its own event) are skipped.
+   * is relayed by its own event) are skipped. With `peer`, to that peer
+   * alone (a cloud runs one relay subscription per peer).
    */
-  async relay(events: readonly CloudEvent[]): Promise<void> {
+  async relay(events: readonly CloudEvent[], peer?: string): Promise<void> {
     const records: StoredRecord[] = [];
     for (const event of events) {
       if (event.type !== RESOURCE_CHANGED) continue;
@@ -128,7 +134,7 @@ export class Replication {
       const record = await this.#store.get(change.key);
       if (record && record.version === change.version) records.push(record);
     }
-    await this.relayer.relay(records);
+    await this.relayer.relay(records, peer);
   }
 
   /**
@@ -137,16 +143,27 @@ export class Replication {
    * its own.
    */
   async ingestBatch(events: readonly unknown[]): Promise<DeliveryResult[]> {
-    const results: DeliveryResult[] = [];
-    for (const event of events) {
-      const id = typeof (event as { id?: unknown })?.id === 'string' ? (event as { id: string }).id : '';
-      try {
-        results.push({ id, result: await this.ingest.ingest(event) });
-      } catch (error) {
-        if (!(error instanceof RelayRefusedError)) throw error;
-        results.push({ id, result: 'refused', reason: error.reason });
+    const results: DeliveryResult[] = new Array(events.length);
+    const merged: StoredRecord[] = [];
+    // A few at a time: each is a verify and a merge of its own key (compare-and-set keeps a shared key safe).
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < events.length; i = next++) {
+        const event = events[i];
+        const id = typeof (event as { id?: unknown })?.id === 'string' ? (event as { id: string }).id : '';
+        try {
+          const { result, record } = await this.ingest.merge(event);
+          if (result === 'applied') merged.push(record);
+          results[i] = { id, result };
+        } catch (error) {
+          if (!(error instanceof RelayRefusedError)) throw error;
+          results[i] = { id, result: 'refused', reason: error.reason };
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, events.length) }, worker));
+    // Once for the batch: one publication for this cloud's compile.
+    if (merged.length > 0) await this.#onMerged(merged);
     return results;
   }
 

@@ -8,6 +8,10 @@
 import type { CloudEvent } from '../events/cloud-event.js';
 import { UnavailableError } from '../model/errors.js';
 import type { BucketId, Digest } from './digest.js';
+
+/** Most buckets one records read asks for (a sweep asks in chunks). */
+export const MAX_BUCKETS_PER_READ = 64;
+
 import type { Federation, RelayPeer } from './federation.js';
 import { peerAuthorization } from './peer-auth.js';
 
@@ -27,8 +31,11 @@ export interface PeerTransport {
   deliver(peer: RelayPeer, events: readonly CloudEvent<string>[]): Promise<DeliveryResult[]>;
   /** @throws UnavailableError as {@link deliver}. */
   digest(peer: RelayPeer): Promise<Digest>;
-  /** The records (tombstones included) of one bucket, unchecked. @throws UnavailableError as {@link deliver}. */
-  bucket(peer: RelayPeer, id: BucketId): Promise<unknown[]>;
+  /**
+   * The records (tombstones included) of some buckets (at most
+   * {@link MAX_BUCKETS_PER_READ}), unchecked. @throws UnavailableError as {@link deliver}.
+   */
+  buckets(peer: RelayPeer, ids: readonly BucketId[]): Promise<unknown[]>;
   /** The peer's authority statement (compact JWS, unchecked), if it has one yet. @throws UnavailableError as {@link deliver}. */
   authority(peer: RelayPeer): Promise<string | undefined>;
 }
@@ -77,9 +84,8 @@ export function httpPeerTransport(
       return (await call<{ statement?: string }>(peer, '/v1/replication/authority', { method: 'GET' }))
         .statement;
     },
-    async bucket(peer, id) {
-      const [kind, n] = id.split('/');
-      const query = `?kind=${encodeURIComponent(kind!)}&bucket=${n}`;
+    async buckets(peer, ids) {
+      const query = `?buckets=${ids.map(encodeURIComponent).join(',')}`;
       return (await call<{ records: unknown[] }>(peer, `/v1/replication/records${query}`, { method: 'GET' }))
         .records;
     },

@@ -141,7 +141,7 @@ describe('two local control planes replicating over HTTP', () => {
 
   it('refuses on its endpoints what is not a peer’s', async () => {
     const gcp = httpCaller(hosts.gcp!.url);
-    for (const path of ['/v1/replication/digest', '/v1/replication/records?kind=Service&bucket=1']) {
+    for (const path of ['/v1/replication/digest', '/v1/replication/records?buckets=Service/1']) {
       const res = await gcp('GET', path, { headers: { authorization: `Bearer ${hosts.gcp!.adminToken}` } });
       expect(res.status, `${path}: an operator is no peer`).toBe(401);
     }

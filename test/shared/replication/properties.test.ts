@@ -126,8 +126,8 @@ function world() {
       async digest(peer) {
         return roundTrip(await reach(peer.cloud as Cloud).replication.antiEntropy.digest());
       },
-      async bucket(peer, id) {
-        return roundTrip(await reach(peer.cloud as Cloud).replication.antiEntropy.bucket(id));
+      async buckets(peer, ids) {
+        return roundTrip(await reach(peer.cloud as Cloud).replication.antiEntropy.buckets(ids));
       },
       async authority() {
         return undefined;
