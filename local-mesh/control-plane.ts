@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, EXIT } from '../cli/errors.js';
-import { startLocalHost } from '../functions/local/host.js';
+import { type LocalHostOptions, startLocalHost } from '../functions/local/host.js';
 import type { Running } from '../process/stack.js';
 import type { ApiLogger } from '../shared/api/create-api.js';
 
@@ -17,6 +17,11 @@ export interface ControlPlaneOptions {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
+  /** One cloud of a federated mesh (`weft ca init`): its cloud, peers, root and shared operator key. */
+  readonly federated?: Pick<
+    LocalHostOptions,
+    'cloud' | 'federation' | 'caRoot' | 'operatorDir' | 'antiEntropyIntervalMs'
+  >;
   /** Where unexpected API errors are echoed besides the log file. */
   readonly onError: (line: string) => void;
 }
@@ -50,13 +55,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
   let host: Awaited<ReturnType<typeof startLocalHost>>;
   try {
-    host = await startLocalHost({ dataDir: options.dataDir, host: options.host, port: options.port, logger });
+    host = await startLocalHost({
+      dataDir: options.dataDir,
+      host: options.host,
+      port: options.port,
+      logger,
+      ...options.federated,
+    });
   } catch (cause) {
     log.end();
     throw startError(cause, options);
   }
   return {
-    name: 'API',
+    name: options.federated?.cloud ? `API (${options.federated.cloud})` : 'API',
     url: host.url,
     adminToken: host.adminToken,
     adminTokenFile: host.adminTokenFile,

@@ -57,6 +57,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./svid.js')).svidCommand,
   },
   {
+    name: 'ca',
+    summary: "A federated mesh's identity: the offline root, each cloud's CA and intermediates",
+    load: async () => (await import('./ca.js')).caCommand,
+  },
+  {
     name: 'agent',
     summary: 'Run a gateway agent: attest, rotate credentials, sync config, carry traffic',
     load: async () => (await import('./agent.js')).agentCommand,

@@ -15,6 +15,8 @@ import type { Provider } from '../../shared/model/specs.js';
 export function localCaOpener(
   dataDir: string,
   provider: Provider = 'local',
+  /** A federated mesh's root certificate (its key kept elsewhere). @default the CA makes its own root */
+  root?: { readonly certPem: string },
 ): (trustDomain: string) => Promise<MeshCa> {
   const opened = new Map<string, Promise<MeshCa>>();
   return (trustDomain) => {
@@ -25,6 +27,7 @@ export function localCaOpener(
         store: new FileCaStore(dataDir),
         keys: new FileKeyRing(dataDir),
         providers: [provider],
+        ...(root && { root }),
       });
       // A failed open (a damaged key file, another trust domain's CA) is tried afresh next time.
       opening.catch(() => opened.get(trustDomain) === opening && opened.delete(trustDomain));

@@ -52,6 +52,10 @@ export interface LocalHostOptions {
   readonly federation?: Federation;
   /** @default 30 s */
   readonly antiEntropyIntervalMs?: number;
+  /** A federated mesh's root certificate: this cloud's CA installs its intermediate instead of making a root. */
+  readonly caRoot?: { readonly certPem: string };
+  /** Where the operator key and the admin token live (one for several clouds). @default `dataDir` */
+  readonly operatorDir?: string;
 }
 
 export interface LocalHost {
@@ -78,9 +82,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     await ensureTable(embedded.client, LOCAL_TABLE);
     store = new DynamoDbStateStore({ client: embedded.client, tableName: LOCAL_TABLE });
   }
-  const key = await loadOperatorKey(options.dataDir);
+  const operatorDir = options.operatorDir ?? options.dataDir;
+  const key = await loadOperatorKey(operatorDir);
   const adminToken = await key.mint('local-admin', 'admin');
-  const adminTokenFile = join(options.dataDir, 'admin-token');
+  const adminTokenFile = join(operatorDir, 'admin-token');
   await writeFile(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
   await chmod(adminTokenFile, 0o600);
 
@@ -91,7 +96,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     cloud: options.cloud ?? 'local',
     ...(options.federation && { federation: options.federation }),
     store: store!,
-    openCa: localCaOpener(options.dataDir, options.cloud ?? 'local'),
+    openCa: localCaOpener(options.dataDir, options.cloud ?? 'local', options.caRoot),
     joinTokens: localJoinTokens(embedded && { client: embedded.client, tableName: LOCAL_TABLE }),
     blobs,
     bus,
