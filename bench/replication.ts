@@ -132,6 +132,9 @@ async function inProcessWorld() {
       async authority() {
         return undefined;
       },
+      async appliedVersions() {
+        return {};
+      },
     };
     const store = new CountingStore(new MemoryStateStore());
     const hlc = new HybridLogicalClock(cloud);

@@ -12,12 +12,14 @@ import { UsageError } from './errors.js';
 /** The flags of every command that talks to the API. */
 export const CONNECTION_OPTIONS = {
   server: { type: 'string' },
+  cloud: { type: 'string' },
   token: { type: 'string' },
   data: { type: 'string' },
 } as const satisfies OptionsConfig;
 
 export const CONNECTION_FLAG_DOCS: readonly FlagDoc[] = [
   ['--server URL', 'the weft API (env WEFT_SERVER; default http://127.0.0.1:7070)'],
+  ['--cloud CLOUD', "a federated mesh's control plane by cloud (aws, gcp, azure), from DATA/federation.json"],
   ['--token TOKEN', 'operator token (env WEFT_TOKEN; default: DATA/admin-token for a local server)'],
   ['--data DIR', 'local data directory holding admin-token (env WEFT_DATA; default .weft)'],
 ];

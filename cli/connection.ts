@@ -41,7 +41,15 @@ export async function resolveConnection(
   ctx: CommandContext,
   command: string,
 ): Promise<Connection> {
-  const server = (stringFlag(values, 'server') || ctx.env.WEFT_SERVER || DEFAULT_SERVER).replace(/\/+$/, '');
+  const cloud = stringFlag(values, 'cloud');
+  if (cloud && stringFlag(values, 'server'))
+    throw new UsageError('give --server URL or --cloud CLOUD, not both', command);
+  const server = (
+    (cloud && (await cloudServer(resolveDataDir(values, ctx), cloud, command))) ||
+    stringFlag(values, 'server') ||
+    ctx.env.WEFT_SERVER ||
+    DEFAULT_SERVER
+  ).replace(/\/+$/, '');
   if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) {
     throw new UsageError(
       `--server must be an http(s) URL such as ${DEFAULT_SERVER}, got "${server}"`,
@@ -70,4 +78,29 @@ async function readToken(file: string): Promise<string | undefined> {
 
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/**
+ * `--cloud CLOUD`: that cloud's API URL in `DATA/federation.json` (the file
+ * `weft up` and `weft ca init` write).
+ *
+ * @throws UsageError when there is no such file or cloud.
+ */
+async function cloudServer(dataDir: string, cloud: string, command: string): Promise<string> {
+  const file = join(dataDir, 'federation.json');
+  let clouds: { cloud?: string; url?: string }[] | undefined;
+  try {
+    clouds = (JSON.parse(await readFile(file, 'utf8')) as { clouds?: typeof clouds }).clouds;
+  } catch {
+    throw new UsageError(
+      `--cloud needs a federated mesh: ${file} does not exist or is unreadable (start weft up, or pass --data)`,
+      command,
+    );
+  }
+  const url = clouds?.find((c) => c.cloud === cloud)?.url;
+  if (!url) {
+    const known = (clouds ?? []).map((c) => c.cloud).join(', ');
+    throw new UsageError(`--cloud ${cloud}: ${file} lists ${known || 'no clouds'}`, command);
+  }
+  return url;
 }

@@ -18,9 +18,9 @@ import { projectFile } from '../process/project-root.js';
 import type { Running } from '../process/stack.js';
 import { readLogFrom, waitForLogLine } from './log-file.js';
 
-const WEFT_BIN = projectFile('bin/weft.js');
+export const WEFT_BIN = projectFile('bin/weft.js');
 // Plain JavaScript, not compiled: the same file from the checkout and from dist.
-const GUARD = pathToFileURL(projectFile('local-mesh/exit-with-parent.js')).href;
+export const GUARD = pathToFileURL(projectFile('local-mesh/exit-with-parent.js')).href;
 /** How long a stopping agent gets before it is killed. */
 const STOP_GRACE_MS = 10_000;
 
@@ -28,6 +28,8 @@ export interface AgentChildOptions {
   readonly environment: string;
   readonly name: string;
   readonly controlPlaneUrl: string;
+  /** Other control planes it fails over to, after home. @default none */
+  readonly peerControlPlaneUrls?: readonly string[];
   readonly adminAddress: string;
   readonly dataDir: string;
   /** Given only when the data directory holds no usable identity; passed in the environment, not argv. */
@@ -67,6 +69,7 @@ export async function startAgentChild(o: AgentChildOptions): Promise<AgentChild>
     [
       ...['--import', GUARD, WEFT_BIN, 'agent'],
       ...['--environment', o.environment, '--name', o.name, '--control-plane', o.controlPlaneUrl],
+      ...(o.peerControlPlaneUrls ?? []).flatMap((url) => ['--control-plane', url]),
       ...['--data', o.dataDir, '--admin-address', o.adminAddress],
     ],
     { env, detached: true, stdio: ['ignore', log.fd, log.fd] },
@@ -114,7 +117,8 @@ export async function startAgentChild(o: AgentChildOptions): Promise<AgentChild>
   };
 }
 
-function killGroup(child: ChildProcess): void {
+/** SIGKILL to the child's whole process group (it was started detached). */
+export function killGroup(child: ChildProcess): void {
   if (child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(-child.pid!, 'SIGKILL');

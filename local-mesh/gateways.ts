@@ -19,6 +19,14 @@ export interface StartGatewaysOptions {
   readonly gateways: readonly LocalGateway[];
   readonly client: ApiClient;
   readonly controlPlaneUrl: string;
+  /**
+   * A federated mesh: each gateway's home control plane (its join token is
+   * minted there) and the others, in order. @default `client` and `controlPlaneUrl` for all
+   */
+  readonly homeOf?: (gateway: LocalGateway) => {
+    readonly client: ApiClient;
+    readonly urls: readonly string[];
+  };
   readonly trustDomain: string;
   readonly dataDir: string;
   /** One progress line. */
@@ -76,6 +84,7 @@ async function startOne(gateway: LocalGateway, o: StartGatewaysOptions): Promise
   const dataDir = join(o.dataDir, 'agents', environment);
   const logFile = join(o.dataDir, 'agents', `${environment}.log`);
   const spiffeId = `spiffe://${o.trustDomain}/gw/${environment}/${name}`;
+  const home = o.homeOf?.(gateway) ?? { client: o.client, urls: [o.controlPlaneUrl] };
   const start = (joinToken: string | undefined) =>
     startAgentChild({
       environment,
@@ -83,7 +92,8 @@ async function startOne(gateway: LocalGateway, o: StartGatewaysOptions): Promise
       adminAddress,
       dataDir,
       logFile,
-      controlPlaneUrl: o.controlPlaneUrl,
+      controlPlaneUrl: home.urls[0]!,
+      peerControlPlaneUrls: home.urls.slice(1),
       ...(joinToken && { joinToken }),
       onUnexpectedExit: (code, signal) => o.onUnexpectedExit(who, code, signal),
       ...(o.signal && { signal: o.signal }),
@@ -94,12 +104,12 @@ async function startOne(gateway: LocalGateway, o: StartGatewaysOptions): Promise
   );
   let child: AgentChild;
   try {
-    child = await start(resumes ? undefined : await mintJoinToken(o.client, spiffeId));
+    child = await start(resumes ? undefined : await mintJoinToken(home.client, spiffeId));
   } catch (error) {
     // The agent is the judge of its SVID (its chain, its bundle); if it wants a token after all, it gets one.
     if (!resumes || !/join token/i.test((error as Error).message)) throw error;
     o.progress(`${who}: its stored identity was refused; starting again with a new join token`);
-    child = await start(await mintJoinToken(o.client, spiffeId));
+    child = await start(await mintJoinToken(home.client, spiffeId));
   }
   o.progress(`${who}: ready (pid ${child.pid})`);
   return { gateway, child, dataDir, logFile };

@@ -28,20 +28,37 @@ export interface UpSummary {
   readonly calls: MeshCalls;
   /** A policy change to try (`examples/payments-policy.yaml`), when the mesh is the demo. */
   readonly policyExample?: string;
+  /** A federated mesh: each cloud's control plane. @default one control plane */
+  readonly controlPlanes?: readonly { readonly cloud: string; readonly url: string }[];
 }
 
 export function upSummary(s: UpSummary, ctx: CommandContext): string {
   const shown = (path: string) => shownPath(path, ctx.cwd);
   const flags = cliFlags(s.api.url, s.dataDir, ctx);
   const first = s.gateways[0];
+  const planes = s.controlPlanes ?? [];
   const parts = [
-    'the control plane',
+    planes.length > 0
+      ? `${planes.length} control planes (${planes.map((p) => p.cloud).join(', ')})`
+      : 'the control plane',
     `${s.gateways.length} gateway agent${s.gateways.length === 1 ? '' : 's'}`,
     `${s.services.length} demo service${s.services.length === 1 ? '' : 's'}`,
   ];
   return [
     `weft is up: ${parts.join(', ')}, all on this machine.`,
     ...connectionBlock(s.api, s.dataDir, ctx, { url: true }),
+    ...(planes.length > 0
+      ? [
+          '',
+          'Control planes (`weft serve` processes, each with its own store and keys in DATA/<cloud>, replicating):',
+          ...table([
+            ['CLOUD', 'API', 'LOG'],
+            ...planes.map((p) => [p.cloud, p.url, `${shown(s.dataDir)}/${p.cloud}/serve.log`]),
+          ]),
+          `  The mesh was applied at ${planes[0]!.cloud} and relayed to the others; any of them takes writes.`,
+          '  Type `stop gcp` (or aws, azure) and Enter to take one down, `start gcp` to bring it back.',
+        ]
+      : []),
     '',
     ...s.applied,
     '',

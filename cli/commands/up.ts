@@ -7,10 +7,12 @@
  *
  * @module
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { trustDomainOf } from '../../local-mesh/agent-identity.js';
 import { shownPath } from '../../local-mesh/banner.js';
 import { startDemoServices } from '../../local-mesh/demo-services.js';
+import type { FederatedControlPlanes } from '../../local-mesh/federated-control-planes.js';
 import { startGateways } from '../../local-mesh/gateways.js';
 import { planLocalMesh } from '../../local-mesh/local-mesh.js';
 import { findMeshCalls } from '../../local-mesh/mesh-calls.js';
@@ -26,8 +28,9 @@ import { projectFile } from '../../process/project-root.js';
 import { LocalStack, shutDown, stopSignal } from '../../process/stack.js';
 import { ApiClient } from '../api-client.js';
 import { portFlag } from '../args.js';
-import { type Command, stringFlag } from '../command.js';
+import { type Command, type CommandContext, stringFlag } from '../command.js';
 import { resolveDataDir } from '../connection.js';
+import { CliError, EXIT, UsageError } from '../errors.js';
 import { readManifests } from '../manifests.js';
 import { DEFAULT_API_PORT } from './serve.js';
 
@@ -61,6 +64,7 @@ export const upCommand: Command = {
     const dataDir = resolveDataDir(values, ctx);
     const meshFile = stringFlag(values, 'mesh') ?? shownPath(DEMO_MESH, ctx.cwd);
     const stack = new LocalStack();
+    let planes: FederatedControlPlanes | undefined;
     // Ctrl-C during start-up cuts the waits short; a second one kills the children and exits.
     const startup = new AbortController();
     const stopped = stopSignal(() => stack.kill()).then(() => startup.abort());
@@ -69,19 +73,45 @@ export const upCommand: Command = {
       const manifests = await readManifests([meshFile], ctx);
       const plan = planLocalMesh(manifests.map((m) => m.document));
       await probeLocalMesh(plan);
-      progress(`starting the control plane on ${shownPath(dataDir, ctx.cwd)}`);
-      const { startControlPlane } = await import('../../local-mesh/control-plane.js');
-      const api = stack.add(
-        await startControlPlane({ dataDir, host: '127.0.0.1', port, onError: (l) => ctx.err(l) }),
+      const trustDomain = meshTrustDomain(manifests.map((m) => m.document));
+      progress(`starting the control planes of aws, gcp and azure on ${shownPath(dataDir, ctx.cwd)}`);
+      const { startFederatedControlPlanes, UP_CLOUDS } = await import(
+        '../../local-mesh/federated-control-planes.js'
       );
-      const client = new ApiClient({
-        server: api.url,
-        token: api.adminToken,
-        tokenSource: 'file',
-        tokenFile: api.adminTokenFile,
-      });
+      planes = stack.add(
+        await startFederatedControlPlanes({
+          meshDir: dataDir,
+          trustDomain,
+          basePort: port,
+          progress,
+          onUnexpectedExit: (cloud, code, signal) =>
+            ctx.err(
+              `warning: control plane ${cloud} exited on its own (${code ?? signal}); type \`start ${cloud}\``,
+            ),
+          signal: startup.signal,
+        }),
+      );
+      const running = planes;
+      const clientOf = (cloud: (typeof UP_CLOUDS)[number]) =>
+        new ApiClient({
+          server: running.urls[cloud],
+          token: running.adminToken,
+          tokenSource: 'file',
+          tokenFile: running.adminTokenFile,
+        });
+      const client = clientOf('aws');
+      const api = {
+        name: 'API',
+        url: running.urls.aws,
+        adminToken: running.adminToken,
+        adminTokenFile: running.adminTokenFile,
+        logFile: join(dataDir, 'aws', 'api.log'),
+        close: async () => {},
+      };
       const applied = await applyMeshFile(client, manifests, meshFile);
-      progress(applied.lines[0]!);
+      progress(`${applied.lines[0]!.replace(/[:.]$/, '')}, at aws`);
+      const relayed = await untilReplicated(UP_CLOUDS.map(clientOf), plan.gateways.length, startup.signal);
+      progress(`relayed to gcp and azure in ${relayed} ms; every cloud serves the same trust bundle`);
       const services = stack.add(await startDemoServices(plan.services));
       progress(`${services.listening.length} demo services listening`);
       startup.signal.throwIfAborted();
@@ -90,6 +120,16 @@ export const upCommand: Command = {
           gateways: plan.gateways,
           client,
           controlPlaneUrl: api.url,
+          homeOf: (gateway) => {
+            const home = homeCloud(
+              manifests.map((m) => m.document),
+              gateway.environment,
+            );
+            return {
+              client: clientOf(home),
+              urls: [home, ...UP_CLOUDS.filter((c) => c !== home)].map((c) => running.urls[c]),
+            };
+          },
           trustDomain: await trustDomainOf(client),
           dataDir,
           progress,
@@ -107,6 +147,7 @@ export const upCommand: Command = {
         upSummary(
           {
             api,
+            controlPlanes: UP_CLOUDS.map((cloud) => ({ cloud, url: running.urls[cloud] })),
             dataDir,
             applied: applied.lines,
             gateways: gateways.started.map((g, i) => ({ ...g, ...states[i]! })),
@@ -124,10 +165,103 @@ export const upCommand: Command = {
         throw error;
       }
     }
+    const commands = planes && listenForCommands(ctx, planes, progress);
     await stopped;
-    progress('stopping: the gateway agents, then the API');
+    commands?.close();
+    progress('stopping: the gateway agents, then the control planes');
     const code = await shutDown(stack, (l) => ctx.err(l));
     ctx.out(`weft stopped; state stays in ${shownPath(dataDir, ctx.cwd)}.`);
     return code;
   },
 };
+
+/** The Mesh document's trust domain: the mesh root is made for it before any control plane starts. */
+function meshTrustDomain(documents: readonly unknown[]): string {
+  const mesh = documents.find((d) => (d as { kind?: string })?.kind === 'Mesh') as
+    | { spec?: { trustDomain?: string } }
+    | undefined;
+  const trustDomain = mesh?.spec?.trustDomain;
+  if (!trustDomain) throw new UsageError('the mesh file must hold a Mesh with spec.trustDomain', 'up');
+  return trustDomain;
+}
+
+/** The cloud whose control plane is `environment`'s home: its provider, or aws for one that is none of the three. */
+function homeCloud(documents: readonly unknown[], environment: string): 'aws' | 'gcp' | 'azure' {
+  const env = documents.find(
+    (d) =>
+      (d as { kind?: string }).kind === 'Environment' &&
+      (d as { metadata?: { name?: string } }).metadata?.name === environment,
+  ) as { spec?: { provider?: string } } | undefined;
+  const provider = env?.spec?.provider;
+  return provider === 'gcp' || provider === 'azure' ? provider : 'aws';
+}
+
+/**
+ * Waits until every cloud holds the mesh's gateways (relayed from aws) and
+ * serves the same trust bundle (authority statements exchanged).
+ *
+ * @returns how long that took, in ms.
+ */
+async function untilReplicated(
+  clients: readonly ApiClient[],
+  gateways: number,
+  signal: AbortSignal,
+): Promise<number> {
+  const started = Date.now();
+  const deadline = started + 60_000;
+  for (;;) {
+    signal.throwIfAborted();
+    const views = await Promise.all(
+      clients.map(async (c) => {
+        const listed = await c
+          .request<{ items: unknown[] }>('GET', '/v1/gateways')
+          .catch(() => ({ items: [] }));
+        const bundle = await c.request<{ keys: unknown[] }>('GET', '/v1/bundle').catch(() => undefined);
+        return { gateways: listed.items.length, bundle: JSON.stringify(bundle?.keys ?? null) };
+      }),
+    );
+    const same = new Set(views.map((v) => v.bundle)).size === 1 && views[0]!.bundle !== 'null';
+    if (same && views.every((v) => v.gateways >= gateways)) return Date.now() - started;
+    if (Date.now() > deadline)
+      throw new CliError(
+        'the control planes did not replicate the mesh within 60 s; see DATA/<cloud>/serve.log',
+        EXIT.failed,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Lines typed into `weft up`'s terminal: `stop CLOUD` and `start CLOUD` take
+ * one cloud's control plane down and up while the rest keep running (the
+ * tour's outage), `status` says which run.
+ */
+function listenForCommands(
+  ctx: CommandContext,
+  planes: FederatedControlPlanes,
+  progress: (line: string) => void,
+): { close(): void } {
+  const lines = createInterface({ input: ctx.stdin });
+  const clouds = ['aws', 'gcp', 'azure'] as const;
+  lines.on('line', (line) => {
+    const [verb, cloud] = line.trim().split(/\s+/);
+    if (!verb) return;
+    const known = clouds.find((c) => c === cloud);
+    if (verb === 'status') {
+      progress(clouds.map((c) => `${c} ${planes.running(c) ? 'running' : 'stopped'}`).join(', '));
+      return;
+    }
+    if ((verb !== 'stop' && verb !== 'start') || !known) {
+      progress('commands: stop CLOUD, start CLOUD, status (CLOUD: aws, gcp or azure)');
+      return;
+    }
+    const done =
+      verb === 'stop'
+        ? planes.stop(known).then(() => progress(`control plane ${known} stopped; the others keep running`))
+        : planes
+            .start(known)
+            .then(() => progress(`control plane ${known} running again; it catches up by itself`));
+    done.catch((error: unknown) => ctx.err(`error: ${(error as Error).message}`));
+  });
+  return { close: () => lines.close() };
+}

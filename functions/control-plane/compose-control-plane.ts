@@ -171,7 +171,12 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
       ...(ports.peerTransport && { transport: ports.peerTransport }),
       ...(ports.fetch && { fetch: ports.fetch }),
       logger: { info: (e) => logger.info(e), warn: (e) => (logger.warn ? logger.warn(e) : logger.info(e)) },
-      ...(openCa && { authorities: authorityExchange(store, openCa, ports.cloud) }),
+      // A peer's new authorities change every snapshot's bundle: compile them all again.
+      ...(openCa && {
+        authorities: authorityExchange(store, openCa, ports.cloud, async () => {
+          await distributor?.compileAll();
+        }),
+      }),
       // What peers wrote compiles here as local writes do: through the bus, or at once without one.
       onMerged: async (records) => {
         if (publisher) await publisher.publish(records);
@@ -185,7 +190,16 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
     authenticate: ports.authenticate,
     logger,
     ...(identity && { identity }),
-    ...(authority && blobs && { distribution: { blobs, trust: meshTrust(store, authority) } }),
+    ...(authority &&
+      blobs && {
+        distribution: {
+          blobs,
+          trust: meshTrust(store, authority),
+          ...(replication && {
+            elsewhere: (gateways: readonly string[]) => replication.appliedElsewhere(gateways),
+          }),
+        },
+      }),
     ...(publisher && { onWrite: (records) => publisher.publish(records) }),
     ...(replication && { replication }),
   });
@@ -214,6 +228,7 @@ function authorityExchange(
   store: StateStore,
   openCa: (trustDomain: string) => Promise<MeshCa>,
   cloud: Provider,
+  onChanged: () => Promise<void>,
 ): AuthorityExchange {
   const ca = async () => {
     const mesh = (await store.list('Mesh'))[0]?.resource;
@@ -228,7 +243,9 @@ function authorityExchange(
     },
     async add(statement) {
       const opened = await ca();
-      return opened ? opened.addPeerStatement(statement) : false;
+      const changed = opened ? await opened.addPeerStatement(statement) : false;
+      if (changed) await onChanged();
+      return changed;
     },
   };
 }

@@ -64,16 +64,18 @@ export async function runLocalDistribution(options: LocalDistributionOptions): P
       });
   }, options.sweepIntervalMs ?? 10_000).unref();
   let repairing: Promise<unknown> | undefined;
+  const repair = () => {
+    repairing ??= plane
+      .antiEntropy()
+      .catch((error: unknown) => logger?.error({ msg: 'anti-entropy failed', error: String(error) }))
+      .finally(() => {
+        repairing = undefined;
+      });
+  };
+  // One sweep at start: a cloud that was down catches up (and learns its peers' authorities) at once.
+  if (plane.replication) repair();
   const antiEntropy =
-    plane.replication &&
-    setInterval(() => {
-      repairing ??= plane
-        .antiEntropy()
-        .catch((error: unknown) => logger?.error({ msg: 'anti-entropy failed', error: String(error) }))
-        .finally(() => {
-          repairing = undefined;
-        });
-    }, options.antiEntropyIntervalMs ?? 30_000).unref();
+    plane.replication && setInterval(repair, options.antiEntropyIntervalMs ?? 30_000).unref();
 
   return {
     async idle() {

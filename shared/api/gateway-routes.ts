@@ -32,6 +32,11 @@ export interface DistributionApiOptions {
   readonly blobs: BlobStore;
   /** The trust domain and bundle gateway JWT-SVIDs are checked against (`meshTrust`). */
   readonly trust: GatewayTrust;
+  /**
+   * Gateways' applied versions as other clouds hold them (a federated mesh):
+   * convergence then counts every gateway, wherever it reported. @default none
+   */
+  readonly elsewhere?: (gateways: readonly string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 /** What {@link addDistributionRoutes} needs besides {@link DistributionApiOptions}. */
@@ -75,7 +80,7 @@ export function addDistributionRoutes(
         { pointer: '/version', detail: 'must be an HLC version such as 1700000000000-000000-local' },
       ]);
     }
-    return json(200, await convergence(blobs, version!));
+    return json(200, await convergence(blobs, version!, options.elsewhere));
   };
 
   /** The gateway the path names, and whether its names are valid labels. */

@@ -8,6 +8,8 @@
  * - `GET /v1/replication/digest` and `GET /v1/replication/records?buckets=Service/3,Route/17`:
  *   what anti-entropy reads, for peers only (a bearer signed by a peer's relay key).
  * - `GET /v1/replication/authority`: this cloud's authority statement (federated identity), for peers.
+ * - `GET /v1/replication/applied?gateways=aws/aws-edge,…`: the applied versions this
+ *   cloud's status reports hold, for a peer's convergence report.
  * - `GET /v1/replication/status`: what replication did, for operators.
  *
  * @module
@@ -33,6 +35,7 @@ const PATHS = [
   '/v1/replication/records',
   '/v1/replication/status',
   '/v1/replication/authority',
+  '/v1/replication/applied',
 ] as const;
 
 /** Adds the replication endpoints; with no `replication` each answers 404, saying so. */
@@ -107,6 +110,20 @@ export function addReplicationRoutes(
       {
         GET: async () =>
           json(200, { cloud: federation.self, statement: await replication.authorities?.own() }),
+      },
+      { ...asPeer, strict: true },
+    )
+    .add(
+      PATHS[5],
+      {
+        GET: async (req) => {
+          const gateways = (req.query.gateways ?? '').split(',').filter(Boolean);
+          if (gateways.length > 1000 || gateways.some((g) => !/^[a-z0-9-]{1,63}\/[a-z0-9-]{1,63}$/.test(g)))
+            throw new ValidationError('gateways is a comma-separated list of at most 1000 ENV/NAME', [
+              { pointer: '/gateways', detail: 'ENV/NAME, DNS-1123 labels' },
+            ]);
+          return json(200, { cloud: federation.self, applied: await replication.appliedVersions(gateways) });
+        },
       },
       { ...asPeer, strict: true },
     )

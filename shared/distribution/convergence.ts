@@ -29,18 +29,31 @@ export interface Convergence {
  * const { compiled, targeted, applied } = await convergence(blobs, writeVersion);
  * const done = compiled && applied === targeted;
  */
-export async function convergence(blobs: BlobStore, version: string): Promise<Convergence> {
+export async function convergence(
+  blobs: BlobStore,
+  version: string,
+  /**
+   * What other clouds' control planes hold of the gateways lagging here: a
+   * gateway reports to whichever cloud it is talking to (its home, or
+   * another while home is down). @default none asked
+   */
+  elsewhere?: (gateways: readonly string[]) => Promise<ReadonlyMap<string, string>>,
+): Promise<Convergence> {
   const mark = await readWatermark<CompiledWatermark>(blobs, COMPILED_WATERMARK);
   const targets = Object.entries(mark?.snapshots ?? {})
     .filter(([, s]) => s.version >= version)
     .map(([gateway]) => gateway);
   const statuses = await Promise.all(targets.map((g) => readGatewayStatus(blobs, g)));
   const lagging: { gateway: string; appliedVersion?: string }[] = [];
-  statuses.forEach((status, i) => {
-    const appliedVersion = status?.appliedVersion;
+  const here = targets.map((g, i) => ({ gateway: g, appliedVersion: statuses[i]?.appliedVersion }));
+  const behind = here.filter((s) => s.appliedVersion === undefined || s.appliedVersion < version);
+  const there = elsewhere && behind.length > 0 ? await elsewhere(behind.map((s) => s.gateway)) : new Map();
+  for (const { gateway, appliedVersion: local } of behind) {
+    const remote = there.get(gateway);
+    const appliedVersion = remote !== undefined && (local === undefined || remote > local) ? remote : local;
     if (appliedVersion === undefined || appliedVersion < version)
-      lagging.push({ gateway: targets[i]!, ...(appliedVersion !== undefined && { appliedVersion }) });
-  });
+      lagging.push({ gateway, ...(appliedVersion !== undefined && { appliedVersion }) });
+  }
   return {
     version,
     compiled: mark !== undefined && mark.version >= version,

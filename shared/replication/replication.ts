@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { readGatewayStatus } from '../distribution/gateway-status.js';
 import type { CloudEvent } from '../events/cloud-event.js';
 import { parseResourceChange, RESOURCE_CHANGED } from '../events/resource-changed.js';
 import type { HybridLogicalClock } from '../model/hlc.js';
@@ -79,6 +80,7 @@ export class Replication {
   readonly #now: () => number;
   readonly #transport: PeerTransport;
   readonly #logger: ReplicationLogger;
+  readonly #blobs: BlobStore;
   readonly #onMerged: (records: readonly StoredRecord[]) => Promise<void>;
 
   constructor(o: ReplicationOptions) {
@@ -89,6 +91,7 @@ export class Replication {
     const onMerged = o.onMerged ?? (async () => {});
     const transport = o.transport ?? httpPeerTransport(o.federation, { ...(o.fetch && { fetch: o.fetch }) });
     this.#transport = transport;
+    this.#blobs = o.blobs;
     this.#onMerged = onMerged;
     this.#logger = logger;
     this.authorities = o.authorities;
@@ -203,6 +206,33 @@ export class Replication {
     this.#collectedAt = now;
     const collected = await collectTombstones(this.#store, { now });
     if (collected > 0) this.#logger.info({ msg: 'tombstones collected', collected });
+  }
+
+  /** The applied versions this cloud's blobs hold for `gateways` (their status reports here). */
+  async appliedVersions(gateways: readonly string[]): Promise<Record<string, string>> {
+    const found: Record<string, string> = {};
+    for (const gateway of gateways) {
+      const status = await readGatewayStatus(this.#blobs, gateway).catch(() => undefined);
+      if (status?.appliedVersion) found[gateway] = status.appliedVersion;
+    }
+    return found;
+  }
+
+  /**
+   * The greatest applied version any peer holds for each of `gateways`, for
+   * convergence across clouds; a peer that does not answer counts for nothing.
+   */
+  async appliedElsewhere(gateways: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const best = new Map<string, string>();
+    await Promise.all(
+      this.federation.peers.map(async (peer) => {
+        const applied = await this.#transport.appliedVersions(peer, gateways).catch(() => ({}));
+        for (const [gateway, version] of Object.entries(applied)) {
+          if (typeof version === 'string' && (best.get(gateway) ?? '') < version) best.set(gateway, version);
+        }
+      }),
+    );
+    return best;
   }
 
   /** Forgets expired `jti`s; the anti-entropy schedule calls it. */

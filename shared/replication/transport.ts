@@ -36,6 +36,11 @@ export interface PeerTransport {
    * {@link MAX_BUCKETS_PER_READ}), unchecked. @throws UnavailableError as {@link deliver}.
    */
   buckets(peer: RelayPeer, ids: readonly BucketId[]): Promise<unknown[]>;
+  /**
+   * The applied versions the peer holds for `gateways` (their status
+   * reports there), by gateway key. @throws UnavailableError as {@link deliver}.
+   */
+  appliedVersions(peer: RelayPeer, gateways: readonly string[]): Promise<Record<string, string>>;
   /** The peer's authority statement (compact JWS, unchecked), if it has one yet. @throws UnavailableError as {@link deliver}. */
   authority(peer: RelayPeer): Promise<string | undefined>;
 }
@@ -79,6 +84,14 @@ export function httpPeerTransport(
     },
     async digest(peer) {
       return (await call<{ digest: Digest }>(peer, '/v1/replication/digest', { method: 'GET' })).digest;
+    },
+    async appliedVersions(peer, gateways) {
+      const query = `?gateways=${gateways.map(encodeURIComponent).join(',')}`;
+      return (
+        await call<{ applied: Record<string, string> }>(peer, `/v1/replication/applied${query}`, {
+          method: 'GET',
+        })
+      ).applied;
     },
     async authority(peer) {
       return (await call<{ statement?: string }>(peer, '/v1/replication/authority', { method: 'GET' }))

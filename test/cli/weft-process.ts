@@ -53,6 +53,8 @@ export interface RunningWeft {
   stderr(): string;
   /** Sends `signal` and resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Types a line into its stdin (`weft up` takes `stop gcp`, `start gcp`). */
+  type(line: string): void;
 }
 
 /**
@@ -67,9 +69,10 @@ export function startWeft(
   const child = spawn(process.execPath, [WEFT_BIN, command, ...args], {
     cwd: options.cwd ?? tmpdir(),
     env: childEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const { exited, stop } = children.track(child);
+  child.stdin!.on('error', () => {});
   let stdout = '';
   let stderr = '';
   return new Promise((resolve, reject) => {
@@ -92,6 +95,7 @@ export function startWeft(
         stdout: () => stdout,
         stderr: () => stderr,
         stop: (signal = 'SIGINT') => stop(signal),
+        type: (line) => child.stdin!.write(`${line}\n`),
       });
     });
     void exited.then((code) => {

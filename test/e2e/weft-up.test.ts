@@ -42,14 +42,19 @@ afterAll(() => t?.cleanup());
 describe.sequential('weft up', () => {
   it('runs the API, six demo services and three agents, and every agent applied the demo mesh', async () => {
     const { up, mesh, pids } = t;
-    expect(up.stdout()).toMatch(/^weft is up: the control plane, 3 gateway agents, 6 demo services/);
+    expect(up.stdout()).toMatch(
+      /^weft is up: 3 control planes \(aws, gcp, azure\), 3 gateway agents, 6 demo services/,
+    );
     for (const env of ENVIRONMENTS) {
       const [admin, host] = [mesh.admins[env], mesh.hosts[env]];
-      const row = `${env}/${GATEWAY[env]}\\s+${admin}\\s+${host}:15443\\s+${host}:15001\\s+${v1}`;
+      const row = `${env}/${GATEWAY[env]}\\s+${admin}\\s+${host}:15443\\s+${host}:15001\\s+\\S+`;
       expect(up.stdout()).toMatch(new RegExp(row));
       const ready = await curl(`${admin}/readyz`);
       expect(ready.status, ready.body).toBe(200);
-      expect(await t.config(env)).toMatchObject({ version: v1, gateway: { environment: env } });
+      // At v1 or later: the bundle each cloud learns from the others recompiles every snapshot.
+      const config = await t.config(env);
+      expect(config).toMatchObject({ gateway: { environment: env } });
+      expect(config.version >= v1, `${config.version} >= ${v1}`).toBe(true);
       // A real child of weft up, not a thread of it.
       expect((await readFile(`/proc/${pids[env]}/stat`, 'utf8')).split(' ')[3]).toBe(String(up.child.pid));
     }
@@ -128,7 +133,7 @@ describe.sequential('weft up', () => {
     expect(after.azure.version).toBe(v2);
     expect(after.azure.hash).not.toBe(before.azure.hash);
     for (const env of ['aws', 'gcp'] as const)
-      expect(after[env]).toMatchObject({ version: v1, hash: before[env].hash });
+      expect(after[env]).toMatchObject({ version: before[env].version, hash: before[env].hash });
     const metrics = (await curl(`${t.mesh.admins.azure}/metrics`)).body;
     expect(metric(metrics, `weft_config_info{version="${v2}",hash="${after.azure.hash}"}`)).toBe(1);
 
@@ -162,7 +167,7 @@ describe.sequential('weft up', () => {
 
   it('stops on SIGINT: the agents, then the API; exit 0 and no process left', async () => {
     expect(await t.up.stop('SIGINT')).toBe(0);
-    expect(t.up.stderr()).toContain('stopping: the gateway agents, then the API');
+    expect(t.up.stderr()).toContain('stopping: the gateway agents, then the control planes');
     for (const env of ENVIRONMENTS) {
       expect(alive(t.pids[env]), env).toBe(false);
       const log = (await readFile(join(t.data, 'agents', `${env}.log`), 'utf8')).trim().split('\n');

@@ -38,9 +38,17 @@ export class WeftUp {
     this.mesh = mesh;
   }
 
-  static async create(): Promise<WeftUp> {
+  static async create(options: Parameters<typeof writeTestMesh>[1] = {}): Promise<WeftUp> {
     const dir = await tempDir('weft-e2e-up-');
-    return new WeftUp(dir, await writeTestMesh(dir));
+    return new WeftUp(dir, await writeTestMesh(dir, options));
+  }
+
+  /** The control planes' pids from `weft up`'s progress lines (`control plane aws: ready (pid 123)`), latest each. */
+  controlPlanePids(): Record<Environment, number> {
+    const pids: Partial<Record<Environment, number>> = {};
+    for (const [, cloud, pid] of this.up.stderr().matchAll(/control plane (\w+): ready \(pid (\d+)\)/g))
+      pids[cloud as Environment] = Number(pid);
+    return pids as Record<Environment, number>;
   }
 
   get up(): RunningWeft {

@@ -132,6 +132,9 @@ function world() {
       async authority() {
         return undefined;
       },
+      async appliedVersions() {
+        return {};
+      },
     };
     const store = new MemoryStateStore();
     const hlc = new HybridLogicalClock(cloud, clock);
