@@ -1,14 +1,16 @@
 /**
  * A cloud's control plane dies and comes back, under `weft up`'s three
  * control planes, with real processes throughout: aws's `weft serve` is
- * SIGKILLed; a write at gcp reaches every gateway, aws's included (it
- * fetches from another cloud); aws's gateway renews its X.509-SVID at
- * another cloud (the Mesh's X.509 TTL is 1 minute here); calls through the
- * data plane meanwhile all succeed; `start aws` typed into weft up brings
- * aws back, it catches up by anti-entropy, and its gateway goes home.
+ * SIGKILLed in the middle of an apply; a write at gcp reaches every
+ * gateway, aws's included (it fetches from another cloud); aws's gateway
+ * renews its X.509-SVID and its JWT-SVID at another cloud (the Mesh's TTLs
+ * are 1 minute and 20 s here); calls through the data plane meanwhile all
+ * succeed; `start aws` typed into weft up brings aws back, every cloud ends
+ * with the same state (what aws wrote before it died included), and its
+ * gateway goes home.
  */
 
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProcess } from '../support/run-process.js';
@@ -18,7 +20,7 @@ const FRONTEND = 'spiffe://weft.demo/ns/shop/svc/frontend';
 let t: WeftUp;
 
 beforeAll(async () => {
-  t = await WeftUp.create({ x509SvidTtl: '1m' });
+  t = await WeftUp.create({ x509SvidTtl: '1m', jwtSvidTtl: '20s' });
   await t.start();
 }, 120_000);
 afterAll(() => t?.cleanup());
@@ -65,12 +67,13 @@ describe('weft up: one cloud down and back', () => {
         t.data,
       ]);
 
-    // Calls from aws's egress to orders (in gcp and azure), as frontend, all the while.
-    const token = (await at('gcp', ['svid', 'mint', '--spiffe-id', FRONTEND])).stdout.trim();
+    // Calls from aws's egress to orders (in gcp and azure), as frontend, all the while,
+    // each with a fresh JWT-SVID (they live 20 s here) minted at gcp, which stays up.
     const results: number[] = [];
     let calling = true;
     const caller = (async () => {
       while (calling) {
+        const token = (await at('gcp', ['svid', 'mint', '--spiffe-id', FRONTEND])).stdout.trim();
         const { stdout } = await runProcess('curl', [
           ...['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5'],
           ...['-x', `${t.mesh.hosts.aws}:15001`, '-H', `Authorization: Bearer ${token}`],
@@ -83,7 +86,25 @@ describe('weft up: one cloud down and back', () => {
 
     const before = await awsGateway();
     expect(before.atHome).toBe(true);
+    // Killed in the middle of an apply of 100 Services: what it stored before it died is its own.
+    const bulk = join(t.dir, 'bulk.yaml');
+    await writeFile(bulk, Array.from({ length: 100 }, (_, i) => review(`bulk-${i}`)).join('---\n'));
+    const applying = at('aws', ['apply', '-f', bulk]);
+    const token = (await readFile(join(t.data, 'admin-token'), 'utf8')).trim();
+    // Once the first of them is stored (the apply writes them one by one), not before.
+    await until(
+      async () =>
+        (
+          await fetch(`${urls.aws}/v1/services/shop/bulk-0`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).status === 200,
+      'the apply at aws to be under way',
+      20_000,
+    );
     process.kill(t.controlPlanePids().aws, 'SIGKILL');
+    const cut = await applying;
+    expect(cut.code, 'the apply was cut short').toBe(1);
     await until(
       async () => /control plane aws exited on its own/.test(t.up.stderr()),
       'weft up to see aws die',
@@ -139,6 +160,23 @@ describe('weft up: one cloud down and back', () => {
       30_000,
     );
     await until(async () => (await awsGateway()).atHome, "aws's gateway to go home", 45_000);
+    // Every cloud ends with the same Services, those aws stored before it died among them.
+    const services = async (cloud: keyof typeof urls) =>
+      JSON.stringify(
+        (
+          JSON.parse((await at(cloud, ['get', 'svc', '-n', 'shop', '-o', 'json'])).stdout) as {
+            items: { metadata: { name: string }; status: { version: string } }[];
+          }
+        ).items.map((i) => `${i.metadata.name}@${i.status.version}`),
+      );
+    await until(
+      async () => {
+        const [a, g, z] = await Promise.all([services('aws'), services('gcp'), services('azure')]);
+        return a === g && g === z;
+      },
+      'the same Services at every cloud',
+      30_000,
+    );
 
     calling = false;
     await caller;

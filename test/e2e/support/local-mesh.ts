@@ -23,10 +23,14 @@ export interface TestMesh {
 }
 
 /** Writes the moved copy into `dir`. */
-export async function writeTestMesh(dir: string, options: { x509SvidTtl?: string } = {}): Promise<TestMesh> {
+export async function writeTestMesh(
+  dir: string,
+  options: { x509SvidTtl?: string; jwtSvidTtl?: string } = {},
+): Promise<TestMesh> {
   const x = 100 + Math.floor(Math.random() * 150);
   let text = (await readFile(DEMO_MESH, 'utf8')).replace(/127\.0\.([123])\.1/g, `127.${x}.$1.1`);
   if (options.x509SvidTtl) text = text.replace('x509SvidTtl: 1h', `x509SvidTtl: ${options.x509SvidTtl}`);
+  if (options.jwtSvidTtl) text = text.replace('jwtSvidTtl: 5m', `jwtSvidTtl: ${options.jwtSvidTtl}`);
   const file = join(dir, 'demo-mesh.yaml');
   await writeFile(file, text);
   const hosts = { aws: `127.${x}.1.1`, gcp: `127.${x}.2.1`, azure: `127.${x}.3.1` };
