@@ -76,19 +76,8 @@ export async function startAgentChild(o: AgentChildOptions): Promise<AgentChild>
   );
   // The child holds its own copy of the descriptor.
   await log.close();
-  let stopping = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const { exited, stop, stopping } = supervise(child);
   const who = `gateway ${o.environment}/${o.name}`;
-  const stop = async () => {
-    stopping = true;
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const timer = setTimeout(() => killGroup(child), STOP_GRACE_MS);
-    const end = await exited;
-    clearTimeout(timer);
-    return end;
-  };
   const ready = await waitForLogLine(o.logFile, from, (l) => l.msg === 'ready', {
     exited,
     timeoutMs: o.readyTimeoutMs ?? 60_000,
@@ -104,7 +93,7 @@ export async function startAgentChild(o: AgentChildOptions): Promise<AgentChild>
     const what = ready === 'exited' ? 'exited before it was ready' : 'was not ready in time';
     throw new CliError(`${who} ${what}: ${last ?? 'no error logged'} (log: ${o.logFile})`, EXIT.failed);
   }
-  void exited.then(({ code, signal }) => stopping || o.onUnexpectedExit(code, signal));
+  void exited.then(({ code, signal }) => stopping() || o.onUnexpectedExit(code, signal));
   return {
     name: who,
     pid: child.pid!,
@@ -115,6 +104,27 @@ export async function startAgentChild(o: AgentChildOptions): Promise<AgentChild>
       if (code !== 0) throw new Error(`exited with ${code ?? signal}`);
     },
   };
+}
+
+/**
+ * A started child's end: `exited` settles when it is gone; `stop` asks it
+ * (SIGTERM) and kills its group after the grace; `stopping` says whether
+ * its end was asked for (else it is unexpected).
+ */
+export function supervise(child: ChildProcess, graceMs = STOP_GRACE_MS) {
+  let asked = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const stop = async () => {
+    asked = true;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => killGroup(child), graceMs);
+    const end = await exited;
+    clearTimeout(timer);
+    return end;
+  };
+  return { exited, stop, stopping: () => asked };
 }
 
 /** SIGKILL to the child's whole process group (it was started detached). */

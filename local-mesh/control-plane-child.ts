@@ -14,10 +14,8 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, EXIT } from '../cli/errors.js';
 import type { Running } from '../process/stack.js';
-import { GUARD, killGroup, WEFT_BIN } from './agent-child.js';
+import { GUARD, killGroup, supervise, WEFT_BIN } from './agent-child.js';
 import { readLogFrom } from './log-file.js';
-
-const STOP_GRACE_MS = 10_000;
 
 export interface ControlPlaneChildOptions {
   readonly meshDir: string;
@@ -54,18 +52,7 @@ export async function startControlPlaneChild(o: ControlPlaneChildOptions): Promi
     { env: process.env, detached: true, stdio: ['ignore', log.fd, log.fd] },
   );
   await log.close();
-  let stopping = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const stop = async () => {
-    stopping = true;
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const timer = setTimeout(() => killGroup(child), STOP_GRACE_MS);
-    const end = await exited;
-    clearTimeout(timer);
-    return end;
-  };
+  const { exited, stop, stopping } = supervise(child);
   const name = `control plane ${o.cloud}`;
   const ready = await untilHealthy(o.url, exited, o.readyTimeoutMs ?? 60_000, o.signal).catch(
     async (error) => {
@@ -85,7 +72,7 @@ export async function startControlPlaneChild(o: ControlPlaneChildOptions): Promi
       EXIT.failed,
     );
   }
-  void exited.then(({ code, signal }) => stopping || o.onUnexpectedExit(code, signal));
+  void exited.then(({ code, signal }) => stopping() || o.onUnexpectedExit(code, signal));
   return {
     name,
     cloud: o.cloud,

@@ -103,23 +103,18 @@ export class MeshCa {
     }
     const now = (options.now ?? (() => new Date()))();
     let state = stored;
-    if (!state && options.root) {
-      const cert = new x509.X509Certificate(options.root.certPem);
-      const root = { certPem: toPem(cert), notAfter: cert.notAfter.toISOString() };
-      state = {
-        version: 1,
-        trustDomain: options.trustDomain,
-        sequence: 0,
-        root,
-        intermediates: [],
-        jwtKeys: [],
-      };
-    }
     if (!state) {
-      const signer = await options.keys.open(keyId('root'));
-      const ttlMs = options.rootTtlMs ?? 10 * YEAR_MS;
-      const cert = await createRootCertificate({ trustDomain: options.trustDomain, signer, now, ttlMs });
-      const root = { keyId: signer.keyId, certPem: toPem(cert), notAfter: cert.notAfter.toISOString() };
+      // Federated: the root's certificate only (its key stays with the operator). Else a root of its own.
+      let root: CaState['root'];
+      if (options.root) {
+        const cert = new x509.X509Certificate(options.root.certPem);
+        root = { certPem: toPem(cert), notAfter: cert.notAfter.toISOString() };
+      } else {
+        const signer = await options.keys.open(keyId('root'));
+        const ttlMs = options.rootTtlMs ?? 10 * YEAR_MS;
+        const cert = await createRootCertificate({ trustDomain: options.trustDomain, signer, now, ttlMs });
+        root = { keyId: signer.keyId, certPem: toPem(cert), notAfter: cert.notAfter.toISOString() };
+      }
       state = {
         version: 1,
         trustDomain: options.trustDomain,
