@@ -10,7 +10,8 @@
  * - `GET /v1/replication/authority`: this cloud's authority statement (federated identity), for peers.
  * - `GET /v1/replication/applied?gateways=aws/aws-edge,…`: the applied versions this
  *   cloud's status reports hold, for a peer's convergence report.
- * - `GET /v1/replication/status`: what replication did, for operators.
+ * - `GET /v1/replication/status` and `/metrics`: what replication did, for
+ *   operators, as JSON and as Prometheus text.
  *
  * @module
  */
@@ -36,6 +37,7 @@ const PATHS = [
   '/v1/replication/status',
   '/v1/replication/authority',
   '/v1/replication/applied',
+  '/v1/replication/metrics',
 ] as const;
 
 /** Adds the replication endpoints; with no `replication` each answers 404, saying so. */
@@ -126,6 +128,23 @@ export function addReplicationRoutes(
         },
       },
       { ...asPeer, strict: true },
+    )
+    .add(
+      PATHS[6],
+      {
+        GET: async (req) => {
+          await ctx.authenticate(req.headers.authorization);
+          return {
+            status: 200,
+            headers: {
+              'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+              'cache-control': 'no-store',
+            },
+            body: replication.stats.toPrometheus(federation.self),
+          };
+        },
+      },
+      { strict: true },
     )
     .add(
       PATHS[3],

@@ -15,6 +15,7 @@ import { MemoryKeyRing } from '../../../shared/identity/memory-key-ring.js';
 import type { Federation, RelayPublicKey } from '../../../shared/replication/federation.js';
 import { relayEvent } from '../../../shared/replication/relay-event.js';
 import { httpCaller } from '../../support/api.js';
+import { runProcess } from '../../support/run-process.js';
 
 const SILENT = { info() {}, error() {} };
 const CLOUDS = ['aws', 'gcp'] as const;
@@ -126,6 +127,13 @@ describe('two local control planes replicating over HTTP', () => {
       relayed: { delivered: 1 },
       antiEntropy: { applied: 0 },
     });
+    // The same counts as Prometheus text, which promtool accepts.
+    const metrics = await call('gcp', 'GET', '/v1/replication/metrics');
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(metrics.body).toMatch(/^weft_relay_ingested_total\{cloud="gcp",result="applied"\} 1$/m);
+    expect(metrics.body).toMatch(/^weft_relay_refused_total\{cloud="gcp",reason="replay"\} 0$/m);
+    const lint = await runProcess('promtool', ['check', 'metrics'], { input: metrics.body });
+    expect([lint.code, lint.stdout + lint.stderr]).toEqual([0, '']);
   });
 
   it('catches up by anti-entropy on a write made while it was down', async () => {
