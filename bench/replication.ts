@@ -28,6 +28,7 @@ import { mergeRecord } from '../shared/storage/merge.js';
 import type { StateStore, StoredRecord } from '../shared/storage/state-store.js';
 import { tombstoneHorizon } from '../shared/storage/tombstones.js';
 import { measure, percentile, round, writeResults } from './harness.js';
+import { benchGatewayConvergence } from './replication-gateways.js';
 
 const RESOURCES = Number(process.env.WEFT_BENCH_AE_RESOURCES ?? 10_000);
 const DIFFER = Number(process.env.WEFT_BENCH_AE_DIFFER ?? 1_000);
@@ -500,12 +501,30 @@ export async function benchReplication(): Promise<void> {
       ],
     ],
   );
+  const gateways = await benchGatewayConvergence();
+  const { federatedAtAws, federatedAtGcp, single } = gateways;
+  printRows(
+    `Write until every gateway in all three clouds applied it (real processes, new Service in shop, polled every ${gateways.pollMs} ms)`,
+    ['operation', 'writes', 'p50 ms', 'p99 ms', 'max ms', 'p50 ratio'],
+    [federatedAtAws, federatedAtGcp, single].map((s) => [
+      s.name,
+      String(s.count),
+      String(s.p50Ms),
+      String(s.p99Ms),
+      String(s.maxMs),
+      `${round(s.p50Ms / single.p50Ms, 2)}x`,
+    ]),
+  );
+  console.log(
+    `(start-up: weft up ${gateways.startS.federated} s, single serve + apply + 3 agents ${gateways.startS.single} s)`,
+  );
   const file = await writeResults('replication', {
     resources: RESOURCES,
     namespaces: NAMESPACES,
     antiEntropy,
     relay,
     catchUp,
+    gateways,
   });
   console.log(`\nwrote ${file}`);
 }
