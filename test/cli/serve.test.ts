@@ -75,5 +75,6 @@ describe('weft up', () => {
     const { stdout } = await runWeft(['get', 'routes', '--server', second.url, '--data', dataDir]);
     expect(stdout).toMatch(/orders\s+orders\s+gcp:1\s+azure,aws/);
     expect(await second.stop()).toBe(0);
-  });
+    // Two starts of three control planes, three agents and six services each.
+  }, 120_000);
 });
