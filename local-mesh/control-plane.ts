@@ -1,7 +1,8 @@
 /**
  * The local control plane as `weft serve` and `weft up` run it: the API host
- * on the embedded store, with its write log in `DATA/api.log` so the terminal
- * keeps one readable summary.
+ * on the embedded store (or, for one cloud of a federated mesh, that cloud's
+ * own adapter where an emulator is installed: Azure Tables on azurite), with
+ * its write log in `DATA/api.log` so the terminal keeps one readable summary.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, EXIT } from '../cli/errors.js';
+import { type CloudStateStore, startCloudStateStore } from '../functions/local/cloud-state-store.js';
 import { type LocalHostOptions, startLocalHost } from '../functions/local/host.js';
 import type { Running } from '../process/stack.js';
 import type { ApiLogger } from '../shared/api/create-api.js';
@@ -54,15 +56,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     },
   };
   let host: Awaited<ReturnType<typeof startLocalHost>>;
+  let state: CloudStateStore | undefined;
   try {
+    const cloud = options.federated?.cloud;
+    state = cloud && (await startCloudStateStore({ cloud, dataDir: options.dataDir, logger }));
     host = await startLocalHost({
       dataDir: options.dataDir,
       host: options.host,
       port: options.port,
       logger,
       ...options.federated,
+      ...(state && { store: state.store }),
     });
   } catch (cause) {
+    // Let go of the emulator's files, or a fixed retry finds them locked.
+    await state?.close().catch(() => {});
     log.end();
     throw startError(cause, options);
   }
@@ -73,7 +81,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     adminTokenFile: host.adminTokenFile,
     logFile,
     async close() {
-      await host.close();
+      try {
+        await host.close();
+      } finally {
+        // After the host: compiles in flight read the store.
+        await state?.close();
+      }
       await new Promise<void>((resolve) => log.end(resolve));
     },
   };

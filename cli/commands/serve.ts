@@ -24,7 +24,8 @@ export const serveCommand: Command = {
     'With --mesh (a federated mesh `weft ca init` made) it is one cloud of several: its data',
     'in MESH/CLOUD, its address and peers from MESH/federation.json, its CA on the mesh root,',
     'and the admin token in MESH/admin-token, valid at every cloud. It relays its writes to',
-    'its peers and repairs from them (docs/replication.md).',
+    'its peers and repairs from them (docs/replication.md). Azure keeps its state in Azure',
+    'Tables on an azurite this process runs (MESH/azure/azurite), where azurite is installed.',
   ].join('\n'),
   flags: [
     [

@@ -129,6 +129,7 @@ describe('two local control planes replicating over HTTP', () => {
     });
     // The same counts as Prometheus text, which promtool accepts.
     const metrics = await call('gcp', 'GET', '/v1/replication/metrics');
+    expect(metrics.status, metrics.body).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(metrics.body).toMatch(/^weft_relay_ingested_total\{cloud="gcp",result="applied"\} 1$/m);
     expect(metrics.body).toMatch(/^weft_relay_refused_total\{cloud="gcp",reason="replay"\} 0$/m);
