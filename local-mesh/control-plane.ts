@@ -66,7 +66,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       port: options.port,
       logger,
       ...options.federated,
-      ...(state && { store: state.store }),
+      ...(state && { store: state.store, joinTokens: state.joinTokens }),
     });
   } catch (cause) {
     // Let go of the emulator's files, or a fixed retry finds them locked.

@@ -10,13 +10,17 @@
  */
 import { join } from 'node:path';
 import type { ApiLogger } from '../../shared/api/create-api.js';
+import type { JoinTokenStore } from '../../shared/identity/attestation/join-token-store.js';
 import type { Provider } from '../../shared/model/specs.js';
 import type { StateStore } from '../../shared/storage/state-store.js';
+import { AzureTableJoinTokenStore } from '../azure/table-join-token-store.js';
 import { AzureTableStateStore, ensureAzureTable } from '../azure/table-state-store.js';
 import { startEmbeddedAzurite } from './embedded-azurite.js';
 
 /** The state table on azurite: the name the Azure deployment uses by default (Azure table names are alphanumeric). */
 export const LOCAL_AZURE_TABLE = 'weftstate';
+/** Join-token hashes, beside it. */
+export const LOCAL_AZURE_JOIN_TOKEN_TABLE = 'weftjointokens';
 
 export interface CloudStateStoreOptions {
   readonly cloud: Provider;
@@ -27,6 +31,8 @@ export interface CloudStateStoreOptions {
 
 export interface CloudStateStore {
   readonly store: StateStore;
+  /** Join-token hashes, in the same emulator (a table of their own). */
+  readonly joinTokens: JoinTokenStore;
   /** Where it keeps its data. */
   readonly dir: string;
   /** Stops the emulator behind the store, leaving its files for the next start. Idempotent. */
@@ -53,12 +59,19 @@ export async function startCloudStateStore(
     return undefined;
   }
   const client = azurite.client(LOCAL_AZURE_TABLE);
+  const tokens = azurite.client(LOCAL_AZURE_JOIN_TOKEN_TABLE);
   try {
     await ensureAzureTable(client, { timeoutMs: 5000 });
+    await ensureAzureTable(tokens, { timeoutMs: 5000 });
   } catch (error) {
     await azurite.close();
     throw error;
   }
   options.logger?.info({ msg: 'state: Azure Tables on azurite', dir, endpoint: azurite.endpoint });
-  return { store: new AzureTableStateStore({ client }), dir, close: () => azurite.close() };
+  return {
+    store: new AzureTableStateStore({ client }),
+    joinTokens: new AzureTableJoinTokenStore({ client: tokens }),
+    dir,
+    close: () => azurite.close(),
+  };
 }

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ApiLogger } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
+import type { JoinTokenStore } from '../../shared/identity/attestation/join-token-store.js';
 import type { Provider } from '../../shared/model/specs.js';
 import type { Federation } from '../../shared/replication/federation.js';
 import type { BlobStore } from '../../shared/storage/blob-store.js';
@@ -54,6 +55,8 @@ export interface LocalHostOptions {
   readonly antiEntropyIntervalMs?: number;
   /** A federated mesh's root certificate: this cloud's CA installs its intermediate instead of making a root. */
   readonly caRoot?: { readonly certPem: string };
+  /** Where join-token hashes live. @default DynamoDB on the embedded store; in memory with a `store` of the caller's */
+  readonly joinTokens?: JoinTokenStore;
   /** Where the operator key and the admin token live (one for several clouds). @default `dataDir` */
   readonly operatorDir?: string;
 }
@@ -97,7 +100,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     ...(options.federation && { federation: options.federation }),
     store: store!,
     openCa: localCaOpener(options.dataDir, options.cloud ?? 'local', options.caRoot),
-    joinTokens: localJoinTokens(embedded && { client: embedded.client, tableName: LOCAL_TABLE }),
+    joinTokens:
+      options.joinTokens ?? localJoinTokens(embedded && { client: embedded.client, tableName: LOCAL_TABLE }),
     blobs,
     bus,
     authenticate: createOperatorAuthenticator({

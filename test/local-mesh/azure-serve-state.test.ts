@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOCAL_AZURE_TABLE } from '../../functions/local/cloud-state-store.js';
+import { LOCAL_AZURE_JOIN_TOKEN_TABLE, LOCAL_AZURE_TABLE } from '../../functions/local/cloud-state-store.js';
 import { AZURITE_TABLE_DB, startEmbeddedAzurite } from '../../functions/local/embedded-azurite.js';
 import { freePort } from '../agents/gateway/support/agent-process.js';
 import { DEMO_MESH, killAll, type RunningWeft, runWeft, startWeft } from '../cli/weft-process.js';
@@ -39,6 +39,12 @@ describe('weft serve --cloud azure', () => {
     expect(applied.code, applied.stderr).toBe(0);
     const names = await gateways(azure);
     expect(names).toHaveLength(3);
+    // A join token minted now is kept in azurite too: it still works after the restart below.
+    const minted = await runWeft([
+      ...['token', 'create', '--spiffe-id', 'spiffe://weft.demo/gw/azure/azure-edge'],
+      ...['--server', azure.url, '--data', mesh],
+    ]);
+    expect(minted.code, minted.stderr).toBe(0);
     expect(await azure.stop('SIGTERM')).toBe(0);
 
     const dir = join(mesh, 'azure');
@@ -53,6 +59,9 @@ describe('weft serve --cloud azure', () => {
       });
       for await (const entity of entities) stored.push(String(entity.rowKey).split('|')[1] ?? '');
       expect(stored.sort()).toStrictEqual([...names].sort());
+      let tokens = 0;
+      for await (const _ of azurite.client(LOCAL_AZURE_JOIN_TOKEN_TABLE).listEntities()) tokens++;
+      expect(tokens, 'the join token hash, in its own table').toBe(1);
     } finally {
       await azurite.close();
     }
