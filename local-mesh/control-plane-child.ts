@@ -52,7 +52,8 @@ export async function startControlPlaneChild(o: ControlPlaneChildOptions): Promi
     { env: process.env, detached: true, stdio: ['ignore', log.fd, log.fd] },
   );
   await log.close();
-  const { exited, stop, stopping } = supervise(child);
+  // A control plane stops its bus, its sweeps and its store: more than an agent's grace under load.
+  const { exited, stop, stopping } = supervise(child, 20_000);
   const name = `control plane ${o.cloud}`;
   const ready = await untilHealthy(o.url, exited, o.readyTimeoutMs ?? 60_000, o.signal).catch(
     async (error) => {

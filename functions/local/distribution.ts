@@ -86,7 +86,8 @@ export async function runLocalDistribution(options: LocalDistributionOptions): P
       clearInterval(timer);
       clearInterval(antiEntropy);
       await sweeping;
-      await repairing;
+      // A sweep in flight may be waiting on a peer that is stopping too: give it a moment, not its timeout.
+      await Promise.race([repairing, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       await bus.close();
       await plane.close();
     },

@@ -166,7 +166,8 @@ describe.sequential('weft up', () => {
   });
 
   it('stops on SIGINT: the agents, then the API; exit 0 and no process left', async () => {
-    expect(await t.up.stop('SIGINT')).toBe(0);
+    const code = await t.up.stop('SIGINT');
+    expect(code, t.up.stderr()).toBe(0);
     expect(t.up.stderr()).toContain('stopping: the gateway agents, then the control planes');
     for (const env of ENVIRONMENTS) {
       expect(alive(t.pids[env]), env).toBe(false);
