@@ -13,7 +13,8 @@ import { peekSnapshot } from '../contract/signed-snapshot.js';
 import { gatewayKey } from '../contract/snapshot.js';
 import { convergence } from '../distribution/convergence.js';
 import { parseStatusReport, readGatewayStatus, writeGatewayStatus } from '../distribution/gateway-status.js';
-import type { GatewayTrust } from '../distribution/mesh-authority.js';
+import type { GatewayTrust, MeshAuthority } from '../distribution/mesh-authority.js';
+import { newerServedVersion, restampSnapshot } from '../distribution/served-version.js';
 import { snapshotBlobKey } from '../distribution/snapshot-blobs.js';
 import { NotFoundError, UnsupportedMediaTypeError, ValidationError, WeftError } from '../model/errors.js';
 import { parseHlc } from '../model/hlc.js';
@@ -37,6 +38,12 @@ export interface DistributionApiOptions {
    * convergence then counts every gateway, wherever it reported. @default none
    */
   readonly elsewhere?: (gateways: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  /**
+   * Signs snapshots anew: a stored snapshot whose content is still current
+   * at a newer state version is served at that version (`served-version.ts`).
+   * @default snapshots are served as stored
+   */
+  readonly authority?: MeshAuthority;
 }
 
 /** What {@link addDistributionRoutes} needs besides {@link DistributionApiOptions}. */
@@ -128,9 +135,12 @@ export function addDistributionRoutes(
     const header = peekSnapshot(blob.body);
     if (!header) throw new WeftError('ERR_INTERNAL', 500, `the stored snapshot of ${gateway} is unreadable`);
     const etag = `"${header.hash}"`;
-    const headers = { etag, 'x-weft-version': header.version, 'cache-control': 'no-store' };
+    const newer = options.authority && (await newerServedVersion(blobs, gateway, header));
+    const version = newer ?? header.version;
+    const headers = { etag, 'x-weft-version': version, 'cache-control': 'no-store' };
     if (matchesEtag(req.headers['if-none-match'], etag)) return { status: 304, headers, body: '' };
-    return { status: 200, headers: { ...headers, 'content-type': 'application/jose' }, body: blob.body };
+    const body = newer ? await restampSnapshot(blob.body, newer, options.authority!) : blob.body;
+    return { status: 200, headers: { ...headers, 'content-type': 'application/jose' }, body };
   };
 
   router

@@ -50,7 +50,7 @@ beforeAll(async () => {
     store,
     hlc: new HybridLogicalClock('local'),
     authenticate: operators.authenticate,
-    distribution: { blobs, trust: meshTrust(store, authority) },
+    distribution: { blobs, trust: meshTrust(store, authority), authority },
     onWrite: async (records) => {
       writes.push([...records]);
       await distributor.handle(records.map((r) => resourceChangedEvent(r, '/weft/local')));
@@ -93,6 +93,29 @@ describe('GET /v1/gateways/{env}/{name}/snapshot', () => {
     expect(weak.status).toBe(304);
     const old = await call('GET', '/v1/gateways/gcp/gcp-1/snapshot', { ...auth, 'if-none-match': '"0000"' });
     expect(old.status).toBe(200);
+  });
+
+  it('serves unchanged content at the newest state version, re-signed (stored as it was)', async () => {
+    const first = await call('GET', '/v1/gateways/gcp/gcp-1/snapshot', await svid(GCP));
+    const before = await verifySnapshot(first.body, bundle, { expectedSpiffeId: GCP });
+    // A write that changes no gateway's content: the stored snapshots keep their versions.
+    const env = meshDocs().find((d) => d.kind === 'Environment' && d.metadata.name === 'aws')!;
+    const relabeled = { ...env, metadata: { ...env.metadata, labels: { tier: 'gold' } } };
+    const put = await call('PUT', '/v1/environments/aws', admin, relabeled);
+    expect(put.status, put.body).toBe(200);
+    const version = json(put).status.version as string;
+    const again = await call('GET', '/v1/gateways/gcp/gcp-1/snapshot', await svid(GCP));
+    const now = await verifySnapshot(again.body, bundle, { expectedSpiffeId: GCP });
+    expect(now.hash, 'a label is not in any snapshot').toBe(before.hash);
+    expect(now.version).toBe(version);
+    expect(now.version > before.version).toBe(true);
+    expect(again.headers['x-weft-version']).toBe(version);
+    expect(again.headers.etag).toBe(first.headers.etag);
+    const cached = await call('GET', '/v1/gateways/gcp/gcp-1/snapshot', {
+      ...(await svid(GCP)),
+      'if-none-match': first.headers.etag!,
+    });
+    expect([cached.status, cached.headers['x-weft-version']]).toEqual([304, version]);
   });
 
   it("answers 403 to another gateway's JWT-SVID", async () => {
