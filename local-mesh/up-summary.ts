@@ -100,7 +100,7 @@ export function upSummary(s: UpSummary, ctx: CommandContext): string {
       : []),
     ...tryLines(s.api, s.dataDir, ctx),
     '',
-    `Ctrl-C stops weft (the agents, then the API); state stays in ${shown(s.dataDir)}.`,
+    `Ctrl-C stops weft (the agents, then the control planes); state stays in ${shown(s.dataDir)}.`,
   ].join('\n');
 }
 

@@ -3,7 +3,7 @@
  * control plane, the mesh file applied through it, a demo service per
  * Workload and a gateway agent per Gateway, each agent a real `weft agent`
  * child process on its environment's loopback address. Progress goes to
- * stderr, the summary to stdout; Ctrl-C stops the agents, then the API.
+ * stderr, the summary to stdout; Ctrl-C stops the agents, then the control planes.
  *
  * @module
  */
@@ -42,16 +42,21 @@ export const upCommand: Command = {
   name: 'up',
   usage: 'up [--data DIR] [--api-port N] [--mesh FILE]',
   description: [
-    'Starts the control plane on the embedded store in DIR and applies the mesh file',
-    '(again on every start: unchanged documents stay as they are, edited ones are set back).',
+    'Starts three control planes, aws, gcp and azure (`weft serve --mesh DIR --cloud C` processes on',
+    'ports N, N+1, N+2, each with its own store and keys in DIR/<cloud>, replicating), and applies',
+    'the mesh file at aws (again on every start: unchanged documents stay, edited ones are set back).',
     'Then, for each Workload, a demo service on its loopback address, and for each Gateway a',
     "`weft agent` process whose admin port is where the Gateway's webhook points; it waits",
-    'until every gateway applied the mesh. Ctrl-C stops the agents, then the API; state',
+    'until every gateway applied the mesh. Type `stop gcp` / `start gcp` (or aws, azure) to take',
+    'one control plane down and up. Ctrl-C stops the agents, then the control planes; state',
     'stays in DIR (agents in DIR/agents/<env>), and the next start resumes from it.',
   ].join('\n'),
   flags: [
     ['--data DIR', 'state, keys, admin token and agents (env WEFT_DATA; default .weft)'],
-    ['--api-port N', `port of the API (default ${DEFAULT_API_PORT}; 0 picks a free one)`],
+    [
+      '--api-port N',
+      `port of aws's API; gcp and azure take the next two (default ${DEFAULT_API_PORT}; 0: free ones)`,
+    ],
     ['--mesh FILE', 'the mesh to run (default examples/demo-mesh.yaml)'],
   ],
   examples: ['weft up', 'npm start', 'weft up --data /tmp/weft --api-port 8080'],

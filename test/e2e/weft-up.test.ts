@@ -165,7 +165,7 @@ describe.sequential('weft up', () => {
     expect(metric(await metrics(), 'weft_config_apply_total{result="applied"}')).toBe(applied);
   });
 
-  it('stops on SIGINT: the agents, then the API; exit 0 and no process left', async () => {
+  it('stops on SIGINT: the agents, then the control planes; exit 0 and no process left', async () => {
     const code = await t.up.stop('SIGINT');
     expect(code, t.up.stderr()).toBe(0);
     expect(t.up.stderr()).toContain('stopping: the gateway agents, then the control planes');
