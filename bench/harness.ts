@@ -54,6 +54,18 @@ export function percentile(sorted: Float64Array | number[], p: number): number {
 
 export const round = (n: number, digits: number) => Number(n.toFixed(digits));
 
+/** p50, p99 and max of `samples` (ms), rounded to `digits`. */
+export function latencyStats(name: string, samples: readonly number[], digits = 1) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    name,
+    count: samples.length,
+    p50Ms: round(percentile(sorted, 0.5), digits),
+    p99Ms: round(percentile(sorted, 0.99), digits),
+    maxMs: round(sorted.at(-1) ?? 0, digits),
+  };
+}
+
 /** One row of the printed table: a measurement against its baseline. */
 export interface Comparison {
   readonly subject: Measurement;

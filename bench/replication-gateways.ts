@@ -12,7 +12,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { percentile, round } from './harness.js';
+import { latencyStats, round } from './harness.js';
 import {
   type Environment,
   type RunningMesh,
@@ -47,16 +47,7 @@ export interface GatewayFigures {
   readonly startS: { readonly federated: number; readonly single: number };
 }
 
-const stats = (name: string, xs: number[]): GatewayStats => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return {
-    name,
-    count: xs.length,
-    p50Ms: round(percentile(sorted, 0.5), 1),
-    p99Ms: round(percentile(sorted, 0.99), 1),
-    maxMs: round(sorted.at(-1) ?? 0, 1),
-  };
-};
+const stats = (name: string, xs: number[]): GatewayStats => latencyStats(name, xs, 1);
 
 /** A Service no gateway knows yet: the egress catalogue every gateway's snapshot carries changes. */
 const service = (name: string) => ({

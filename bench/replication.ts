@@ -27,7 +27,7 @@ import { MemoryStateStore } from '../shared/storage/memory-state-store.js';
 import { mergeRecord } from '../shared/storage/merge.js';
 import type { StateStore, StoredRecord } from '../shared/storage/state-store.js';
 import { tombstoneHorizon } from '../shared/storage/tombstones.js';
-import { measure, percentile, round, writeResults } from './harness.js';
+import { latencyStats, measure, round, writeResults } from './harness.js';
 import { benchGatewayConvergence } from './replication-gateways.js';
 
 const RESOURCES = Number(process.env.WEFT_BENCH_AE_RESOURCES ?? 10_000);
@@ -346,16 +346,7 @@ async function benchOverHttp() {
       azure.push(a);
       both.push(Math.max(g, a));
     }
-    const stats = (name: string, xs: number[]) => {
-      const sorted = [...xs].sort((x, y) => x - y);
-      return {
-        name,
-        count: xs.length,
-        p50Ms: round(percentile(sorted, 0.5), 2),
-        p99Ms: round(percentile(sorted, 0.99), 2),
-        maxMs: round(sorted.at(-1) ?? 0, 2),
-      };
-    };
+    const stats = (name: string, xs: number[]) => latencyStats(name, xs, 2);
     const relay = {
       baseline: stats('PUT+GET at aws', own),
       gcp: stats('PUT at aws, visible at gcp', gcp),

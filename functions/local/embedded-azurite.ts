@@ -23,6 +23,25 @@ import { UnavailableError } from '../../shared/model/errors.js';
 /** Azurite's well-known development account (public, the same in every install). */
 const ACCOUNT = 'devstoreaccount1';
 const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+/**
+ * How a client reaches an azurite Tables server at `host:port`: its
+ * endpoint, connection string (azurite's well-known dev account) and a
+ * `TableClient` per table. The test harness's azurite uses it too.
+ */
+export function azuriteTables(host: string, port: number, maxRetries: number) {
+  const endpoint = `http://${host}:${port}/${ACCOUNT}`;
+  const connectionString = `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};TableEndpoint=${endpoint};`;
+  return {
+    endpoint,
+    connectionString,
+    client: (tableName: string) =>
+      TableClient.fromConnectionString(connectionString, tableName, {
+        allowInsecureConnection: true,
+        retryOptions: { maxRetries },
+      }),
+  };
+}
 /** The file azurite keeps its tables in, inside `dataDir`. */
 export const AZURITE_TABLE_DB = '__azurite_db_table__.json';
 const LOCK_FILE = 'weft.lock';
@@ -117,17 +136,10 @@ export async function startEmbeddedAzurite(
   }
   const address = server.httpServer.address() as AddressInfo;
   const hostname = address.address.includes(':') ? `[${address.address}]` : address.address;
-  const endpoint = `http://${hostname}:${address.port}/${ACCOUNT}`;
-  const connectionString = `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};TableEndpoint=${endpoint};`;
+  const tables = azuriteTables(hostname, address.port, 1);
   let closing: Promise<void> | undefined;
   return {
-    endpoint,
-    connectionString,
-    client: (tableName) =>
-      TableClient.fromConnectionString(connectionString, tableName, {
-        allowInsecureConnection: true,
-        retryOptions: { maxRetries: 1 },
-      }),
+    ...tables,
     close() {
       closing ??= (async () => {
         const stopped = server.httpServer.listening

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { importJWK } from 'jose';
 import type { JwsSigningKey } from '../contract/signed-jws.js';
 
 /** A peer's public relay key: an EC P-256 JWK with its `kid`. */
@@ -47,4 +48,16 @@ export function peerKey(
     if (key) return { peer, key };
   }
   return undefined;
+}
+
+const imported = new WeakMap<RelayPublicKey, ReturnType<typeof importJWK>>();
+
+/** `key` as a verification key, imported once per key. */
+export function relayVerifyKey(key: RelayPublicKey): ReturnType<typeof importJWK> {
+  let verifyKey = imported.get(key);
+  if (!verifyKey) {
+    verifyKey = importJWK({ ...key, alg: 'ES256' }, 'ES256');
+    imported.set(key, verifyKey);
+  }
+  return verifyKey;
 }

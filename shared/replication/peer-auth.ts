@@ -8,11 +8,11 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader, importJWK } from 'jose';
+import { compactVerify, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import { signCompactJws } from '../identity/signer.js';
 import { UnauthenticatedError } from '../model/errors.js';
-import { type Federation, peerKey, type RelayPeer } from './federation.js';
+import { type Federation, peerKey, type RelayPeer, relayVerifyKey } from './federation.js';
 
 export const PEER_JWT_TYPE = 'weft-peer+jwt';
 const TTL_S = 60;
@@ -51,7 +51,9 @@ export async function authenticatePeer(
   }
   if (!found) throw new UnauthenticatedError('the token is not signed by a peer control plane');
   try {
-    const { payload } = await compactVerify(token, await importJWK({ ...found.key, alg: 'ES256' }, 'ES256'));
+    const { payload } = await compactVerify(token, await relayVerifyKey(found.key), {
+      algorithms: ['ES256'],
+    });
     const claims = claimsSchema.parse(JSON.parse(new TextDecoder().decode(payload)));
     const t = Math.floor(now / 1000);
     if (claims.iss !== found.peer.cloud || claims.aud !== federation.self)

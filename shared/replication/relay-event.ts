@@ -17,7 +17,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader, importJWK } from 'jose';
+import { compactVerify, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import { type JwsSigningKey, MAX_JWS_CHARS } from '../contract/signed-jws.js';
 import { CLOUDEVENTS_SPEC_VERSION, type CloudEvent, parseCloudEvent } from '../events/cloud-event.js';
@@ -27,7 +27,7 @@ import { ValidationError, WeftError } from '../model/errors.js';
 import { formatKey, type ResourceKey } from '../model/kinds.js';
 import { keyOf, parseResource, type Resource } from '../model/resource.js';
 import type { StoredRecord } from '../storage/state-store.js';
-import { type Federation, peerKey, type RelayPublicKey } from './federation.js';
+import { type Federation, peerKey, relayVerifyKey } from './federation.js';
 
 /** The CloudEvents `type` of a relayed write. */
 export const RESOURCE_REPLICATED = 'dev.weft.resource.replicated';
@@ -141,8 +141,6 @@ const claimsSchema = z.object({
   record: recordSchema,
 });
 
-const imported = new WeakMap<RelayPublicKey, ReturnType<typeof importJWK>>();
-
 /**
  * Verifies a relay event that arrived from outside: the envelope, the JWS
  * (`kid` a peer's key, and that peer the `iss`), the time window, that it
@@ -180,14 +178,9 @@ export async function verifyRelayEvent(
   const found = peerKey(federation, header.kid);
   if (!found)
     throw new RelayRefusedError('unknown-key', `kid ${JSON.stringify(header.kid)} is no peer's relay key`);
-  let key = imported.get(found.key);
-  if (!key) {
-    key = importJWK({ ...found.key, alg: 'ES256' }, 'ES256');
-    imported.set(found.key, key);
-  }
   let payload: unknown;
   try {
-    const verified = await compactVerify(jws, await key, { algorithms: ['ES256'] });
+    const verified = await compactVerify(jws, await relayVerifyKey(found.key), { algorithms: ['ES256'] });
     payload = JSON.parse(new TextDecoder().decode(verified.payload));
   } catch (cause) {
     throw new RelayRefusedError(

@@ -9,11 +9,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { TableClient } from '@azure/data-tables';
-
-/** Azurite's well-known development account (public, the same in every install). */
-const ACCOUNT = 'devstoreaccount1';
-const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+import type { TableClient } from '@azure/data-tables';
+import { azuriteTables } from '../../functions/local/embedded-azurite.js';
 
 export interface Azurite {
   readonly endpoint: string;
@@ -58,17 +55,10 @@ export async function startAzurite(): Promise<Azurite> {
       if (attempt < 3 && /EADDRINUSE/.test(String(error))) continue;
       throw error;
     }
-    const endpoint = `http://127.0.0.1:${port}/${ACCOUNT}`;
-    const connectionString = `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};TableEndpoint=${endpoint};`;
+    const tables = azuriteTables('127.0.0.1', port, 0);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     return {
-      endpoint,
-      connectionString,
-      client: (tableName) =>
-        TableClient.fromConnectionString(connectionString, tableName, {
-          allowInsecureConnection: true,
-          retryOptions: { maxRetries: 0 },
-        }),
+      ...tables,
       async stop() {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
         await exited;
