@@ -27,7 +27,8 @@ import type { EventBus } from '../../shared/events/event-bus.js';
 import { ChangePublisher } from '../../shared/events/publisher.js';
 import { RESOURCE_CHANGED, resourceChangedEvent } from '../../shared/events/resource-changed.js';
 import type { JoinTokenStore } from '../../shared/identity/attestation/join-token-store.js';
-import { FixedWindowRateLimiter } from '../../shared/identity/attestation/rate-limiter.js';
+import { FixedWindowRateLimiter, type RateLimiter } from '../../shared/identity/attestation/rate-limiter.js';
+import type { ReplayCache } from '../../shared/identity/attestation/replay-cache.js';
 import type { MeshCa } from '../../shared/identity/ca.js';
 import { IdentityService } from '../../shared/identity/identity-service.js';
 import { HybridLogicalClock } from '../../shared/model/hlc.js';
@@ -63,6 +64,17 @@ export interface ControlPlanePorts {
   readonly fetch?: typeof fetch;
   /** `POST /v1/attest` attempts per source address. @default the identity service's */
   readonly attestRateLimit?: { readonly limit: number; readonly windowMs: number };
+  /**
+   * Where used attestation proofs are remembered. A cloud passes one in its
+   * document store, so every function instance refuses a replayed proof.
+   * @default in memory (one process)
+   */
+  readonly replayCache?: ReplayCache;
+  /**
+   * Limiters shared across function instances (they take precedence over
+   * `attestRateLimit`). @default in memory, per process
+   */
+  readonly rateLimiters?: { readonly attest?: RateLimiter; readonly svid?: RateLimiter };
   /**
    * This cloud's relay key and its peers: replication on (it also needs
    * `blobs`). @default none: this control plane replicates with nobody
@@ -139,6 +151,9 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
           openCa,
           joinTokens: ports.joinTokens,
           ...(limit && { attestLimiter: new FixedWindowRateLimiter(limit) }),
+          ...(ports.rateLimiters?.attest && { attestLimiter: ports.rateLimiters.attest }),
+          ...(ports.rateLimiters?.svid && { svidLimiter: ports.rateLimiters.svid }),
+          ...(ports.replayCache && { replayCache: ports.replayCache }),
         })
       : undefined;
 

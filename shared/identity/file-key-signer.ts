@@ -1,36 +1,26 @@
 /**
  * The embedded `Signer`: an ECDSA P-256 key kept as a PKCS#8 PEM file under
  * the data directory (file mode 0600, directory 0700), created on first use.
- * Digest signing is done by @noble/curves (audited, RFC 6979 with extra
- * entropy) because WebCrypto and `node:crypto` only sign whole messages.
+ * It signs with `node:crypto` ({@link LocalKeySigner}).
  *
  * @module
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, type webcrypto } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { p256 } from '@noble/curves/nist.js';
 import { WeftError } from '../model/errors.js';
+import { LocalKeySigner } from './local-signer.js';
 import { KEY_ID, type KeyRing, type Signer } from './signer.js';
 
 /** A P-256 private key on local disk. Open with {@link FileKeySigner.open}. */
-export class FileKeySigner implements Signer {
-  readonly algorithm = 'ES256' as const;
-  readonly #secret: Uint8Array;
-  readonly #publicJwk: webcrypto.JsonWebKey;
-
+export class FileKeySigner extends LocalKeySigner {
   private constructor(
-    readonly keyId: string,
+    keyId: string,
     /** Absolute path of the PEM file. */
     readonly path: string,
     pem: string,
   ) {
-    const jwk = createPrivateKey(pem).export({ format: 'jwk' });
-    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.d) {
-      throw new WeftError('ERR_INTERNAL', 500, `key file ${path} is not an EC P-256 private key`);
-    }
-    this.#secret = new Uint8Array(Buffer.from(jwk.d, 'base64url'));
-    this.#publicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
+    super(keyId, createPrivateKey(pem), `key file ${path}`);
   }
 
   /**
@@ -66,16 +56,6 @@ export class FileKeySigner implements Signer {
       throw new WeftError('ERR_INTERNAL', 500, `key file ${path} has mode ${mode.toString(8)}; chmod 600 it`);
     }
     return new FileKeySigner(keyId, path, pem);
-  }
-
-  async publicKeyJwk(): Promise<webcrypto.JsonWebKey> {
-    return { ...this.#publicJwk };
-  }
-
-  async signDigest(digest: Uint8Array): Promise<Uint8Array> {
-    if (digest.length !== 32)
-      throw new TypeError(`signDigest takes a SHA-256 digest (32 bytes), got ${digest.length}`);
-    return p256.sign(digest, this.#secret, { prehash: false, extraEntropy: true });
   }
 }
 

@@ -13,7 +13,7 @@ import { AzureMsiAttestor } from './attestation/azure-msi.js';
 import { GcpIitAttestor } from './attestation/gcp-iit.js';
 import { JoinTokenAttestor } from './attestation/join-token.js';
 import type { JoinTokenStore } from './attestation/join-token-store.js';
-import { FixedWindowRateLimiter } from './attestation/rate-limiter.js';
+import { FixedWindowRateLimiter, type RateLimiter } from './attestation/rate-limiter.js';
 import { MemoryReplayCache, type ReplayCache } from './attestation/replay-cache.js';
 import { attestationAudience } from './audiences.js';
 import type { MeshCa } from './ca.js';
@@ -33,9 +33,9 @@ export interface IdentityServiceOptions {
   /** Used cloud tokens and SVID proofs. @default a MemoryReplayCache (one process) */
   readonly replayCache?: ReplayCache;
   /** Per source IP on `POST /v1/attest`. @default 60 a minute */
-  readonly attestLimiter?: FixedWindowRateLimiter;
+  readonly attestLimiter?: RateLimiter;
   /** Per source IP on `POST /v1/svid/x509` and `/v1/svid/jwt`. @default 600 a minute */
-  readonly svidLimiter?: FixedWindowRateLimiter;
+  readonly svidLimiter?: RateLimiter;
   /**
    * The Azure resource (app ID URI or client ID) agents request managed
    * identity tokens for. Entra ID issues tokens only for registered

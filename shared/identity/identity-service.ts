@@ -122,7 +122,7 @@ export class IdentityService {
 
   /** Attests the caller and issues its X.509-SVID and a JWT-SVID. */
   async attest(request: AttestRequest, sourceIp: string | undefined): Promise<IssuedSvids> {
-    this.#o.attestLimiter.take(sourceIp ?? 'unknown');
+    await this.#o.attestLimiter.take(sourceIp ?? 'unknown');
     const settings = await this.#mesh.settings();
     const ca = await this.#mesh.ca(settings.trustDomain);
     // Check everything the caller sent before a join token is spent on it.
@@ -153,7 +153,7 @@ export class IdentityService {
 
   /** Renews an X.509-SVID for the SPIFFE ID of the current one, proven by `request.proof`. */
   async renewX509(request: RenewX509Request, sourceIp: string | undefined): Promise<IssuedSvids> {
-    this.#o.svidLimiter.take(sourceIp ?? 'unknown');
+    await this.#o.svidLimiter.take(sourceIp ?? 'unknown');
     const settings = await this.#mesh.settings();
     const ca = await this.#mesh.ca(settings.trustDomain);
     const spiffeId = await this.#verifyProof(settings, ca, request.proof, RENEW_PROOF_AUDIENCE, {
@@ -166,7 +166,7 @@ export class IdentityService {
 
   /** Issues a JWT-SVID for the SPIFFE ID of the current X.509-SVID, proven by `request.proof`. */
   async issueJwt(request: JwtSvidRequest, sourceIp: string | undefined): Promise<AudiencedJwtSvid> {
-    this.#o.svidLimiter.take(sourceIp ?? 'unknown');
+    await this.#o.svidLimiter.take(sourceIp ?? 'unknown');
     const settings = await this.#mesh.settings();
     const ca = await this.#mesh.ca(settings.trustDomain);
     const audience = request.audience ?? gatewaysAudience(settings.trustDomain);

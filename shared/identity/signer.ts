@@ -1,8 +1,11 @@
 /**
  * The `Signer` port and what the identity core builds on it: ES256 compact
- * JWS and X.509 signatures. A signer signs a SHA-256 DIGEST, never the
- * message, because that is what AWS KMS (`MessageType: DIGEST`), Cloud KMS
- * (`digest.sha256`) and Key Vault (`sign` with `ES256`) accept.
+ * JWS and X.509 signatures. A signer signs a whole MESSAGE (ES256: SHA-256,
+ * then ECDSA P-256), so a local key signs with `node:crypto` at the
+ * machine's speed and AWS KMS signs with `MessageType: RAW`. KMS takes raw
+ * messages of at most 4 KiB, so a signer may say {@link Signer.maxMessageBytes}
+ * and weft keeps what it signs small: large content (a snapshot, a relayed
+ * record) is named by its hash in a small signed manifest.
  *
  * @module
  */
@@ -15,10 +18,12 @@ export interface Signer {
   /** Stable name of the key in its backend (file name, KMS key ARN, Key Vault key id). */
   readonly keyId: string;
   readonly algorithm: 'ES256';
+  /** The largest message this key signs (AWS KMS: 4096 bytes). @default no limit */
+  readonly maxMessageBytes?: number;
   /** The public half as a JWK (`kty: EC`, `crv: P-256`, `x`, `y`), without `d`. */
   publicKeyJwk(): Promise<webcrypto.JsonWebKey>;
-  /** Signs a 32-byte SHA-256 digest; returns the raw `r || s` signature (64 bytes). */
-  signDigest(digest: Uint8Array): Promise<Uint8Array>;
+  /** Signs `message` with ES256 (SHA-256, ECDSA P-256); returns the raw `r || s` signature (64 bytes). */
+  sign(message: Uint8Array): Promise<Uint8Array>;
 }
 
 /** Opens (creating on first use) signers by key id: what the CA needs to rotate keys. */
@@ -29,13 +34,25 @@ export interface KeyRing {
 /** Key ids are file names in the embedded key ring: keep them to a safe alphabet. */
 export const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** SHA-256 of `data`, the digest a {@link Signer} signs. */
+/** SHA-256 of `data`. */
 export function sha256(data: Uint8Array | string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());
 }
 
+/** The limit a signer with no {@link Signer.maxMessageBytes} of its own is held to by tests that stand in for KMS. */
+export const KMS_MAX_MESSAGE_BYTES = 4096;
+
 async function signChecked(signer: Signer, data: Uint8Array | string): Promise<Uint8Array> {
-  const signature = await signer.signDigest(sha256(data));
+  const message = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  if (signer.maxMessageBytes !== undefined && message.length > signer.maxMessageBytes) {
+    // A bug, not bad input: what weft signs is designed to stay small (see the module comment).
+    throw new WeftError(
+      'ERR_INTERNAL',
+      500,
+      `signer ${signer.keyId} signs at most ${signer.maxMessageBytes} bytes; asked to sign ${message.length}`,
+    );
+  }
+  const signature = await signer.sign(message);
   if (signature.length !== 64) {
     throw new WeftError(
       'ERR_INTERNAL',
@@ -50,7 +67,7 @@ const b64url = (data: Uint8Array | string) => Buffer.from(data).toString('base64
 
 /**
  * Produces an ES256 compact JWS (RFC 7515) whose signature comes from
- * {@link Signer.signDigest} over SHA-256 of the signing input. `alg` is
+ * {@link Signer.sign} over the signing input. `alg` is
  * always `ES256`; everything else in `header` (`kid`, `typ`) is kept.
  *
  * @example
@@ -72,7 +89,7 @@ export const SIGNER_KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as co
 
 /**
  * A WebCrypto-shaped provider for @peculiar/x509 whose `subtle.sign` goes
- * through `signer.signDigest`, so certificates are signed by the same port a
+ * through `signer.sign`, so certificates are signed by the same port a
  * KMS implements. Everything else (digests for key identifiers, key export)
  * is Node's WebCrypto. Pass it with {@link signerCryptoKey} as `signingKey`.
  */

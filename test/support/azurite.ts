@@ -7,10 +7,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { TableClient } from '@azure/data-tables';
 import { azuriteTables } from '../../functions/local/embedded-azurite.js';
+import { freePort } from './free-port.js';
 
 export interface Azurite {
   readonly endpoint: string;
@@ -91,17 +91,6 @@ function started(child: ChildProcess): Promise<void> {
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`azurite exited (${signal ?? code}) before it listened:\n${output}`));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
     });
   });
 }

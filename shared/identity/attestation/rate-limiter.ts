@@ -7,6 +7,26 @@
  */
 import { RateLimitedError } from '../../model/errors.js';
 
+/**
+ * The `RateLimiter` port: counts one request from a source and refuses it
+ * when the source is over its limit. In one process the
+ * {@link FixedWindowRateLimiter}; across function instances a counter in
+ * the cloud's document store (a conditional update per window), so a caller
+ * cannot multiply its limit by the number of warm instances.
+ */
+export interface RateLimiter {
+  /** @throws RateLimitedError when `source` is over its limit. */
+  take(source: string): void | Promise<void>;
+}
+
+/** The message and `Retry-After` of a refusal, shared by every {@link RateLimiter}. */
+export function rateLimited(retryAfterMs: number): RateLimitedError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new RateLimitedError(`too many attestation attempts; retry in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+  });
+}
+
 /** The answer of {@link FixedWindowRateLimiter.check}. */
 export interface RateLimitDecision {
   readonly allowed: boolean;
@@ -27,7 +47,7 @@ export interface FixedWindowRateLimiterOptions {
 }
 
 /** Counts requests per source (an IP, a token hash) in fixed windows, in memory. */
-export class FixedWindowRateLimiter {
+export class FixedWindowRateLimiter implements RateLimiter {
   readonly #options: FixedWindowRateLimiterOptions;
   readonly #windows = new Map<string, { start: number; count: number }>();
 
@@ -65,11 +85,6 @@ export class FixedWindowRateLimiter {
    */
   take(source: string): void {
     const decision = this.check(source);
-    if (!decision.allowed) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      throw new RateLimitedError(`too many attestation attempts; retry in ${retryAfterSeconds} s`, {
-        retryAfterSeconds,
-      });
-    }
+    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
   }
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { compactVerify, importJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { FileKeyRing, FileKeySigner } from '../../../shared/identity/file-key-signer.js';
-import { sha256, signCompactJws } from '../../../shared/identity/signer.js';
+import { MemoryKeyRing } from '../../../shared/identity/memory-key-ring.js';
+import { KMS_MAX_MESSAGE_BYTES, signCompactJws } from '../../../shared/identity/signer.js';
 import { WeftError } from '../../../shared/model/errors.js';
 import { tempDir } from '../../support/temp-dir.js';
 
@@ -26,10 +27,10 @@ describe('FileKeySigner', () => {
     for (const jwk of jwks) expect(jwk).toEqual(jwks[0]);
   });
 
-  it('signs a digest so that WebCrypto verifies the message (raw r||s)', async () => {
+  it('signs a message so that WebCrypto verifies it (raw r||s)', async () => {
     const signer = await FileKeySigner.open(await tempDir(), 'k');
     const message = new TextEncoder().encode('weft');
-    const signature = await signer.signDigest(sha256(message));
+    const signature = await signer.sign(message);
     expect(signature).toHaveLength(64);
     const key = await webcrypto.subtle.importKey(
       'jwk',
@@ -41,7 +42,7 @@ describe('FileKeySigner', () => {
     expect(await webcrypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, message)).toBe(
       true,
     );
-    await expect(signer.signDigest(message)).rejects.toThrow(TypeError);
+    expect(await signer.sign(message)).not.toEqual(signature); // a fresh nonce each time
   });
 
   it('refuses a key file that group or others can read', async () => {
@@ -67,7 +68,7 @@ describe('FileKeySigner', () => {
 });
 
 describe('signCompactJws', () => {
-  it('makes an ES256 JWS from signDigest that jose verifies, keeping kid and typ', async () => {
+  it('makes an ES256 JWS from sign that jose verifies, keeping kid and typ', async () => {
     const signer = await FileKeySigner.open(await tempDir(), 'k');
     const key = await importJWK(await signer.publicKeyJwk(), 'ES256');
     const jws = await signCompactJws(
@@ -86,8 +87,14 @@ describe('signCompactJws', () => {
       keyId: 'broken',
       algorithm: 'ES256' as const,
       publicKeyJwk: async () => ({}),
-      signDigest: async () => new Uint8Array(70),
+      sign: async () => new Uint8Array(70),
     };
     await expect(signCompactJws(broken, {}, 'x')).rejects.toThrow(/64/);
+  });
+
+  it('refuses to hand a signer more than it says it signs (a KMS takes 4 KiB)', async () => {
+    const signer = await new MemoryKeyRing({ maxMessageBytes: KMS_MAX_MESSAGE_BYTES }).open('k');
+    await expect(signCompactJws(signer, {}, 'x'.repeat(4096))).rejects.toThrow(/at most 4096 bytes/);
+    await expect(signCompactJws(signer, {}, 'x'.repeat(2000))).resolves.toMatch(/^ey/);
   });
 });
