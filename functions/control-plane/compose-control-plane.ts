@@ -32,13 +32,16 @@ import type { ReplayCache } from '../../shared/identity/attestation/replay-cache
 import type { MeshCa } from '../../shared/identity/ca.js';
 import { IdentityService } from '../../shared/identity/identity-service.js';
 import { HybridLogicalClock } from '../../shared/model/hlc.js';
+import type { ResourceKey } from '../../shared/model/kinds.js';
+import { keyOf, parseResource } from '../../shared/model/resource.js';
 import type { Provider } from '../../shared/model/specs.js';
 import type { SweepReport } from '../../shared/replication/anti-entropy.js';
 import type { Federation } from '../../shared/replication/federation.js';
 import { type AuthorityExchange, Replication } from '../../shared/replication/replication.js';
 import type { PeerTransport } from '../../shared/replication/transport.js';
+import { ResourceService, type WriteResult } from '../../shared/resources/resource-service.js';
 import type { BlobStore } from '../../shared/storage/blob-store.js';
-import type { StateStore } from '../../shared/storage/state-store.js';
+import type { StateStore, StoredRecord } from '../../shared/storage/state-store.js';
 
 /** The ports a host hands over; every optional one turns a part off when absent. */
 export interface ControlPlanePorts {
@@ -84,9 +87,25 @@ export interface ControlPlanePorts {
   readonly peerTransport?: PeerTransport;
 }
 
+/**
+ * Writes as the API makes them (this plane's clock and store) and publishes
+ * them as the API does: for writers that are not operators, such as tag
+ * registration.
+ */
+export interface ResourceWriter {
+  /** The stored record, or `undefined` when there is none or it is deleted. */
+  get(key: ResourceKey): Promise<StoredRecord | undefined>;
+  /** Creates or replaces the document (as `PUT`); publishes the write. */
+  put(document: unknown): Promise<WriteResult>;
+  /** Deletes (as `DELETE`); publishes the write. @throws NotFoundError when absent. */
+  delete(key: ResourceKey): Promise<WriteResult>;
+}
+
 /** The assembled control plane: the API and the use cases a cloud's functions call. */
 export interface ControlPlane {
   readonly api: Api;
+  /** Writes outside the API, published like the API's. */
+  readonly resources: ResourceWriter;
   /** Workload identity, when `openCa` and `joinTokens` were given. */
   readonly identity?: IdentityService;
   /** Whether snapshots are compiled, signed and stored here. */
@@ -199,6 +218,27 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
       },
     });
 
+  const service = new ResourceService({ store, hlc });
+  const published = async (result: WriteResult) => {
+    if (publisher && result.action !== 'unchanged') {
+      // Stored is stored: a failed publish is the sweep's to repeat, not the writer's to see.
+      await publisher
+        .publish([result.record])
+        .catch((error) =>
+          logger.error({ msg: 'publishing writes failed; the sweep publishes them', error: String(error) }),
+        );
+    }
+    return result;
+  };
+  const resources: ResourceWriter = {
+    get: async (key) => {
+      const record = await store.get(key);
+      return record?.resource ? record : undefined;
+    },
+    put: async (document) => published(await service.put(document, keyOf(parseResource(document)))),
+    delete: async (key) => published(await service.delete(key)),
+  };
+
   const api = createApi({
     store,
     hlc,
@@ -221,6 +261,7 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
 
   return {
     api,
+    resources,
     ...(identity && { identity }),
     distributes: distributor !== undefined,
     compile: async (events) => distributor?.handle(events.filter((e) => e.type === RESOURCE_CHANGED)),

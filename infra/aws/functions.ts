@@ -66,7 +66,8 @@ export const WEFT_FUNCTIONS: readonly WeftFunction[] = [
     name: 'reconcile',
     entry: 'functions/aws/registrar-handler.ts',
     handler: 'reconcileHandler',
-    description: 'weft reconcile: repairs tag registrations through the Resource Groups Tagging API (Scheduler)',
+    description:
+      'weft reconcile: repairs tag registrations through the Resource Groups Tagging API (Scheduler)',
     timeout: 120,
   },
 ];
@@ -98,3 +99,25 @@ export const WEFT_ENV = {
 export const WEFT_EVENT_SOURCE = 'dev.weft.aws';
 /** The tag whose value marks a KMS key (and other resources) as this control plane's. */
 export const WEFT_CONTROL_PLANE_TAG = 'weft:control-plane';
+
+/**
+ * How every function is bundled (esbuild, locally: no Docker), the same for
+ * `cdk synth` and the bench. The AWS SDK v3 is taken from the nodejs22.x
+ * runtime, not bundled: the runtime ships it, and bundling the five clients
+ * the functions use would put most bundles past 300 KB minified.
+ */
+export const WEFT_BUNDLING = {
+  format: 'esm',
+  target: 'node22',
+  platform: 'node',
+  minify: true,
+  sourcemap: false,
+  external: ['@aws-sdk/*'],
+  mainFields: ['module', 'main'],
+  /** ESM output with CommonJS dependencies inside needs `require` and `__dirname`. */
+  banner:
+    "import { createRequire as __weftRequire } from 'node:module'; const require = __weftRequire(import.meta.url);",
+} as const;
+
+/** The Lambda runtime: nodejs20.x functions can no longer be created. */
+export const WEFT_RUNTIME = 'nodejs22.x';
