@@ -16,6 +16,7 @@ import { parseStatusReport, readGatewayStatus, writeGatewayStatus } from '../dis
 import type { GatewayTrust, MeshAuthority } from '../distribution/mesh-authority.js';
 import { newerServedVersion, restampSnapshot } from '../distribution/served-version.js';
 import { snapshotBlobKey } from '../distribution/snapshot-blobs.js';
+import { SIGNED_MANIFEST_MEDIA_TYPE } from '../identity/signed-manifest.js';
 import { NotFoundError, UnsupportedMediaTypeError, ValidationError, WeftError } from '../model/errors.js';
 import { parseHlc } from '../model/hlc.js';
 import { DNS1123_LABEL } from '../model/names.js';
@@ -140,7 +141,7 @@ export function addDistributionRoutes(
     const headers = { etag, 'x-weft-version': version, 'cache-control': 'no-store' };
     if (matchesEtag(req.headers['if-none-match'], etag)) return { status: 304, headers, body: '' };
     const body = newer ? await restampSnapshot(blob.body, newer, options.authority!) : blob.body;
-    return { status: 200, headers: { ...headers, 'content-type': 'application/jose' }, body };
+    return { status: 200, headers: { ...headers, 'content-type': SIGNED_MANIFEST_MEDIA_TYPE }, body };
   };
 
   router

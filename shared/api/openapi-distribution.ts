@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { statusReportSchema } from '../distribution/gateway-status.js';
 import { jsonSchema, problem, ref } from './openapi-parts.js';
 
@@ -58,17 +58,18 @@ export function distributionOpenApi() {
         parameters: gateway,
         get: {
           operationId: 'getGatewaySnapshot',
-          summary: "The gateway's signed snapshot (compact JWS, typ weft-snapshot+jws)",
+          summary:
+            "The gateway's signed snapshot: a small signed manifest (compact JWS, typ weft-snapshot+jws) naming the content's SHA-256, a newline, then the canonical snapshot JSON",
           security: gatewaySecurity,
           parameters: [{ name: 'If-None-Match', in: 'header', schema: { type: 'string' } }],
           responses: {
             '200': {
-              description: 'The JWS text',
+              description: 'The manifest JWS, a newline, and the content it names',
               headers: {
                 ETag: { schema: { type: 'string' }, description: 'The snapshot hash, quoted' },
                 'X-Weft-Version': { schema: { type: 'string' }, description: 'The snapshot version' },
               },
-              content: { 'application/jose': { schema: { type: 'string' } } },
+              content: { 'application/vnd.weft.signed-manifest': { schema: { type: 'string' } } },
             },
             '304': { description: 'The snapshot is the one named in If-None-Match' },
             '404': problem('No snapshot compiled for this gateway yet'),

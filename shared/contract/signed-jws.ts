@@ -13,12 +13,12 @@ import { WeftError } from '../model/errors.js';
 
 /**
  * Why a snapshot or notification was refused:
- * - `malformed`: not a compact JWS, not ES256, another `typ`, or a payload that is not what the `typ` says;
+ * - `malformed`: not a compact JWS (a snapshot: not a signed manifest), not ES256, another `typ`, or a payload or content that is not what the `typ` says;
  * - `unknown-key`: its `kid` is not a `jwt-svid` key of the trust bundle;
  * - `signature`: the signature does not verify;
  * - `wrong-gateway`: it is addressed to another gateway;
  * - `stale-version`: its version is not greater than the applied one;
- * - `hash`: its `hash` is not the hash of its content.
+ * - `hash`: the content is not the one its manifest names, or does not hash to its `hash`.
  */
 export type RefusalReason =
   | 'signature'
@@ -52,8 +52,12 @@ export interface JwsSigningKey {
   readonly signer: Signer;
 }
 
-/** Largest JWS accepted: a snapshot of a very large mesh, base64url-encoded. */
-export const MAX_JWS_CHARS = 64 * 1024 * 1024;
+/**
+ * Largest JWS accepted. What weft signs is small (large content travels
+ * beside a signed manifest, `identity/signed-manifest.ts`), so this only
+ * bounds what a verifier reads before refusing it.
+ */
+export const MAX_JWS_CHARS = 64 * 1024;
 
 type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
 const imported = new WeakMap<object, Promise<ImportedKey>>();
@@ -103,16 +107,20 @@ export async function verifyTypedJws(
   }
 }
 
-/** Parses a JSON payload, or refuses it as `malformed`. */
-export function parsePayload(payload: string, what: string): Record<string, unknown> {
+/** Parses a JSON object (a JWS payload, a manifest's content), or refuses it as `malformed`. */
+export function parsePayload(
+  text: string,
+  what: string,
+  part: 'payload' | 'content' = 'payload',
+): Record<string, unknown> {
   try {
-    const value: unknown = JSON.parse(payload);
+    const value: unknown = JSON.parse(text);
     if (value !== null && typeof value === 'object' && !Array.isArray(value))
       return value as Record<string, unknown>;
   } catch (cause) {
-    throw new SnapshotRefusedError('malformed', `the payload is not JSON`, { cause });
+    throw new SnapshotRefusedError('malformed', `the ${part} is not JSON`, { cause });
   }
-  throw new SnapshotRefusedError('malformed', `the payload is not a ${what}`);
+  throw new SnapshotRefusedError('malformed', `the ${part} is not a ${what}`);
 }
 
 /**

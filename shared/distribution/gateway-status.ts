@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MalformedError, PayloadTooLargeError, ValidationError } from '../model/errors.js';
 import { parseHlc } from '../model/hlc.js';
 import { toFieldIssues } from '../model/resource.js';

@@ -12,8 +12,8 @@
  * @module
  */
 import type { JwsSigningKey } from '../contract/signed-jws.js';
-import { signSnapshot } from '../contract/signed-snapshot.js';
-import type { GatewaySnapshot } from '../contract/snapshot.js';
+import { readSnapshot, signSnapshot } from '../contract/signed-snapshot.js';
+import { WeftError } from '../model/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { COMPILED_WATERMARK, type CompiledWatermark, readWatermark } from '../storage/watermark.js';
 import type { MeshAuthority } from './mesh-authority.js';
@@ -34,14 +34,14 @@ export async function newerServedVersion(
   return mark.version > stored.version ? mark.version : undefined;
 }
 
-/** Re-signs a stored snapshot JWS at `version` with the mesh's current snapshot key. */
+/** Re-signs a stored signed snapshot at `version` with the mesh's current snapshot key. */
 export async function restampSnapshot(
   jws: string,
   version: string,
   authority: MeshAuthority,
 ): Promise<string> {
-  const payload = jws.split('.')[1] ?? '';
-  const snapshot = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as GatewaySnapshot;
+  const snapshot = readSnapshot(jws);
+  if (!snapshot) throw new WeftError('ERR_INTERNAL', 500, 'the stored snapshot is unreadable');
   const { signingKey }: { signingKey: JwsSigningKey } = await authority.forTrustDomain(
     snapshot.mesh.trustDomain,
   );

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../model/errors.js';
 import { parseHlc } from '../model/hlc.js';
 import { formatKey, KINDS, type ResourceKey } from '../model/kinds.js';

@@ -13,7 +13,7 @@
  * @module
  */
 import { webcrypto } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../model/errors.js';
 import type { MeshCa } from './ca.js';
 import { toDer, x509 } from './x509.js';

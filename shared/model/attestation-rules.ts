@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration } from './duration.js';
 import { type FieldIssue, UnauthenticatedError } from './errors.js';
 import { DNS1123_LABEL, parseSpiffeId } from './names.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatDuration, isDuration, MAX_DURATION_TEXT, parseDuration } from './duration.js';
 import { JOIN_TOKEN_MAX_TTL_MS } from './kinds.js';
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkRulesTrustDomain } from './attestation-rules.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_ROUTE_TIMEOUT, DURATION_RANGES, describeRange, inRange } from './duration-ranges.js';

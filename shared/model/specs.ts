@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attestationRulesSchema } from './attestation-rules.js';
 import { DURATION_RANGES, describeRange, durationSchema } from './duration-ranges.js';
 import { DNS1123_LABEL, isIdentityPattern, TRUST_DOMAIN } from './names.js';

@@ -7,8 +7,10 @@
  *
  * @module
  */
-import { importJWK } from 'jose';
+import { calculateJwkThumbprint, importJWK } from 'jose';
+import * as z from 'zod';
 import type { JwsSigningKey } from '../contract/signed-jws.js';
+import type { Signer } from '../identity/signer.js';
 
 /** A peer's public relay key: an EC P-256 JWK with its `kid`. */
 export interface RelayPublicKey {
@@ -60,4 +62,31 @@ export function relayVerifyKey(key: RelayPublicKey): ReturnType<typeof importJWK
     imported.set(key, verifyKey);
   }
   return verifyKey;
+}
+
+/** What a relay public key looks like on the wire (a federation file, `WEFT_PEERS`). */
+export const relayPublicKeySchema = z.object({
+  kid: z.string().min(1).max(128),
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: z.string().min(1),
+  y: z.string().min(1),
+});
+
+/** A peer as configuration lists it: `{cloud, url, keys}`. */
+export const relayPeerSchema = z.object({
+  cloud: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
+  url: z.url({ protocol: /^https?$/ }),
+  keys: z.array(relayPublicKeySchema).min(1).max(4),
+});
+
+/**
+ * `cloud`'s public relay key from its signer, named `relay-<cloud>-<12 chars
+ * of the RFC 7638 thumbprint>`: the same key always gets the same `kid`,
+ * wherever it lives (a key file, KMS).
+ */
+export async function relayPublicKeyOf(signer: Signer, cloud: string): Promise<RelayPublicKey> {
+  const { x, y } = await signer.publicKeyJwk();
+  const jwk = { kty: 'EC' as const, crv: 'P-256' as const, x: x!, y: y! };
+  return { kid: `relay-${cloud}-${(await calculateJwkThumbprint(jwk)).slice(0, 12)}`, ...jwk };
 }

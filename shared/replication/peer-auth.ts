@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { signCompactJws } from '../identity/signer.js';
 import { UnauthenticatedError } from '../model/errors.js';
 import { type Federation, peerKey, type RelayPeer, relayVerifyKey } from './federation.js';

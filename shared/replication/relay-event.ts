@@ -1,28 +1,40 @@
 /**
  * `dev.weft.resource.replicated`: one stored write (delete included) as a
  * relay event from the cloud that made it to a peer cloud. The CloudEvent
- * envelope is only the bus's wrapping; what counts is `data`, a compact JWS
- * (`typ: weft-relay+jws`, ES256) signed by the origin cloud's relay key whose
- * payload carries the whole stored record:
+ * envelope is only the bus's wrapping; what counts is `data`, a signed
+ * manifest (`identity/signed-manifest.ts`, `datacontenttype`
+ * `application/vnd.weft.signed-manifest`): a compact JWS (`typ:
+ * weft-relay+jws`, ES256) signed by the origin cloud's relay key, whose
+ * small payload names the stored record by its SHA-256, then a newline and
+ * the record's JSON:
  *
- * ```json
- * { "iss": "aws", "aud": "weft-relay", "iat": 1700000000, "exp": 1700003600,
- *   "jti": "…", "record": { "key": {…}, "version": "…", "origin": "aws",
- *   "updatedAt": "…", "resource": {…} | null } }
+ * ```
+ * <JWS: { "iss": "aws", "aud": "weft-relay", "iat": 1700000000, "exp": 1700003600,
+ *         "jti": "…", "sha256": "<base64url SHA-256 of the record JSON>" }>
+ * { "key": {…}, "version": "…", "origin": "aws", "updatedAt": "…", "resource": {…} | null }
  * ```
  *
+ * The relay key may be a KMS key, which signs at most 4 KiB: a record is
+ * as large as its resource, so it is never in what is signed.
+ *
  * A peer trusts nothing in the envelope: the record, who signed it and when
- * all come from the verified payload (docs/replication.md, "Relay events").
+ * all come from the verified manifest and the content it names
+ * (docs/replication.md, "Relay events").
  *
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
-import { z } from 'zod';
-import { type JwsSigningKey, MAX_JWS_CHARS } from '../contract/signed-jws.js';
+import * as z from 'zod';
+import type { JwsSigningKey } from '../contract/signed-jws.js';
 import { CLOUDEVENTS_SPEC_VERSION, type CloudEvent, parseCloudEvent } from '../events/cloud-event.js';
 import { hlcVersionSchema, originSchema, resourceKeySchema } from '../events/resource-changed.js';
-import { signCompactJws } from '../identity/signer.js';
+import {
+  namesContent,
+  SIGNED_MANIFEST_MEDIA_TYPE,
+  signManifest,
+  splitManifest,
+} from '../identity/signed-manifest.js';
 import { ValidationError, WeftError } from '../model/errors.js';
 import { formatKey, type ResourceKey } from '../model/kinds.js';
 import { keyOf, parseResource, type Resource } from '../model/resource.js';
@@ -31,7 +43,7 @@ import { type Federation, peerKey, relayVerifyKey } from './federation.js';
 
 /** The CloudEvents `type` of a relayed write. */
 export const RESOURCE_REPLICATED = 'dev.weft.resource.replicated';
-/** The JWS `typ` of its `data`. */
+/** The JWS `typ` of its `data`'s manifest. */
 export const RELAY_JWS_TYPE = 'weft-relay+jws';
 /** The `aud` every relay event carries. */
 export const RELAY_AUDIENCE = 'weft-relay';
@@ -42,9 +54,9 @@ export const RELAY_CLOCK_SKEW_MS = 60_000;
 
 /**
  * Why a relay event was refused:
- * - `malformed`: not a CloudEvent of this type, not a compact ES256 JWS of this `typ`, or a payload that is not a valid record;
+ * - `malformed`: not a CloudEvent of this type, not a signed manifest with an ES256 JWS of this `typ`, or a payload or record that is not valid;
  * - `unknown-key`: its `kid` is no peer's relay key, or the key is not the `iss` cloud's;
- * - `signature`: the signature does not verify;
+ * - `signature`: the signature does not verify, or the record is not the one it names;
  * - `expired`: past its `exp`, or issued in the future;
  * - `own-origin`: signed as this cloud, or carrying a write this cloud made;
  * - `replay`: its `jti` was ingested before.
@@ -104,12 +116,12 @@ export async function relayEvent(
     iat,
     exp: iat + RELAY_EVENT_TTL_MS / 1000,
     jti: randomUUID(),
-    record,
   };
-  const jws = await signCompactJws(
+  const data = await signManifest(
     self.signingKey.signer,
     { kid: self.signingKey.kid, typ: RELAY_JWS_TYPE },
-    JSON.stringify(claims),
+    claims,
+    JSON.stringify(record),
   );
   const subject = formatKey(record.key);
   return {
@@ -119,8 +131,8 @@ export async function relayEvent(
     type: RESOURCE_REPLICATED,
     time: new Date(now).toISOString(),
     subject,
-    datacontenttype: 'application/jose',
-    data: jws,
+    datacontenttype: SIGNED_MANIFEST_MEDIA_TYPE,
+    data,
   };
 }
 
@@ -138,7 +150,7 @@ const claimsSchema = z.object({
   exp: z.int().nonnegative(),
   // A blob-key segment: the ingest keeps the jtis it saw under their own names.
   jti: z.string().regex(/^[A-Za-z0-9_-]{8,128}$/),
-  record: recordSchema,
+  sha256: z.string(),
 });
 
 /**
@@ -162,12 +174,11 @@ export async function verifyRelayEvent(
   }
   if (event.type !== RESOURCE_REPLICATED)
     throw new RelayRefusedError('malformed', `a ${event.type}, not a ${RESOURCE_REPLICATED}`);
-  const jws = event.data;
-  if (typeof jws !== 'string' || jws.length > MAX_JWS_CHARS || jws.split('.').length !== 3)
-    throw new RelayRefusedError('malformed', 'data is not a compact JWS');
+  const parts = splitManifest(event.data);
+  if (!parts) throw new RelayRefusedError('malformed', 'data is not a signed manifest with its record');
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
-    header = decodeProtectedHeader(jws);
+    header = decodeProtectedHeader(parts.jws);
   } catch (cause) {
     throw new RelayRefusedError('malformed', 'the JWS header is not readable', { cause });
   }
@@ -180,7 +191,9 @@ export async function verifyRelayEvent(
     throw new RelayRefusedError('unknown-key', `kid ${JSON.stringify(header.kid)} is no peer's relay key`);
   let payload: unknown;
   try {
-    const verified = await compactVerify(jws, await relayVerifyKey(found.key), { algorithms: ['ES256'] });
+    const verified = await compactVerify(parts.jws, await relayVerifyKey(found.key), {
+      algorithms: ['ES256'],
+    });
     payload = JSON.parse(new TextDecoder().decode(verified.payload));
   } catch (cause) {
     throw new RelayRefusedError(
@@ -203,13 +216,8 @@ export async function verifyRelayEvent(
       'unknown-key',
       `key ${found.key.kid} is ${found.peer.cloud}'s, not ${claims.iss}'s`,
     );
-  if (claims.iss === federation.self || claims.record.origin === federation.self)
+  if (claims.iss === federation.self)
     throw new RelayRefusedError('own-origin', `a write ${federation.self} made itself`);
-  if (claims.record.origin !== claims.iss)
-    throw new RelayRefusedError(
-      'malformed',
-      `${claims.iss} relays only its own writes, not ${claims.record.origin}'s`,
-    );
   if (claims.exp * 1000 <= now)
     throw new RelayRefusedError('expired', `expired at ${new Date(claims.exp * 1000).toISOString()}`);
   if (claims.iat * 1000 > now + RELAY_CLOCK_SKEW_MS || claims.exp - claims.iat > RELAY_EVENT_TTL_MS / 1000)
@@ -217,12 +225,36 @@ export async function verifyRelayEvent(
       'expired',
       'issued in the future, or valid for longer than a relay event may be',
     );
+  // Only a record the key vouched for is parsed.
+  if (!namesContent(claims, parts.content))
+    throw new RelayRefusedError('signature', `the record is not the one ${claims.iss} signed`);
+  const record = parseRecord(parts.content);
+  if (record.origin === federation.self)
+    throw new RelayRefusedError('own-origin', `a write ${federation.self} made itself`);
+  if (record.origin !== claims.iss)
+    throw new RelayRefusedError(
+      'malformed',
+      `${claims.iss} relays only its own writes, not ${record.origin}'s`,
+    );
   return {
     from: claims.iss,
     jti: claims.jti,
     expiresAt: claims.exp * 1000,
-    record: checkedRecord(claims.record),
+    record: checkedRecord(record),
   };
+}
+
+function parseRecord(content: string): z.infer<typeof recordSchema> {
+  let value: unknown;
+  try {
+    value = JSON.parse(content);
+  } catch (cause) {
+    throw new RelayRefusedError('malformed', 'the record is not JSON', { cause });
+  }
+  const parsed = recordSchema.safeParse(value);
+  if (!parsed.success)
+    throw new RelayRefusedError('malformed', `the record is not valid: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
 }
 
 /**

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AttestationRules, resolveSpiffeId } from '../../model/attestation-rules.js';
 import { UnauthenticatedError, UnavailableError } from '../../model/errors.js';
 import type { AttestationResult, Attestor } from './attestor.js';

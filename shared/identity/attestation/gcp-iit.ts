@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type JWTPayload, jwtVerify } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AttestationRules, resolveSpiffeId } from '../../model/attestation-rules.js';
 import { UnauthenticatedError } from '../../model/errors.js';
 import { type AttestationResult, type Attestor, jwtRefusal, parseProof, remoteJwks } from './attestor.js';

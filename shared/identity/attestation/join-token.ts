@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AttestationRules, isMeshIdentity } from '../../model/attestation-rules.js';
 import { parseDuration } from '../../model/duration.js';
 import { UnauthenticatedError, ValidationError } from '../../model/errors.js';

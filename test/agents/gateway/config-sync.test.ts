@@ -117,7 +117,7 @@ describe('config sync', () => {
   });
 
   it.each([
-    ['a tampered payload', async () => tamper((await cp.signedSnapshot()).jws), 'signature'],
+    ['tampered content', async () => tamper((await cp.signedSnapshot()).jws), 'hash'],
     [
       'a foreign key',
       async () => signSnapshot(forge((await cp.signedSnapshot()).snapshot), await foreignKey()),

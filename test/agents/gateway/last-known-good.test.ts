@@ -60,7 +60,7 @@ describe('last-known-good and the saved identity', () => {
     await writeFile(dataFiles(dir).snapshot, tamper(jws));
     expect(await loadLastKnownGood(dataFiles(dir), gateway)).toMatchObject({
       kind: 'refused',
-      why: /^signature:/,
+      why: /^hash:/,
     });
     await saveLastKnownGood(dataFiles(dir), (await cp.signedSnapshot('edge-2')).jws);
     expect(await loadLastKnownGood(dataFiles(dir), gateway)).toMatchObject({

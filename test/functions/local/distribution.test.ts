@@ -6,6 +6,7 @@ import { verifySnapshot } from '../../../shared/contract/signed-snapshot.js';
 import { controlPlaneAudience } from '../../../shared/identity/audiences.js';
 import { type ParsedBundle, parseBundle } from '../../../shared/identity/bundle.js';
 import { issueJwtSvid } from '../../../shared/identity/jwt-svid.js';
+import { SIGNED_MANIFEST_MEDIA_TYPE } from '../../../shared/identity/signed-manifest.js';
 import { parseResource } from '../../../shared/model/resource.js';
 import { httpCaller } from '../../support/api.js';
 import { meshDocs, ordersPolicy, TD } from '../../support/distribution.js';
@@ -64,7 +65,7 @@ describe('config distribution on the local host', () => {
     for (const gateway of GATEWAYS) {
       const got = await snapshotOf(gateway);
       expect(got.status, got.body).toBe(200);
-      expect(got.headers['content-type']).toBe('application/jose');
+      expect(got.headers['content-type']).toBe(SIGNED_MANIFEST_MEDIA_TYPE);
       const snapshot = await verifySnapshot(got.body, bundle, {
         expectedSpiffeId: `spiffe://${TD}/gw/${gateway}`,
       });

@@ -9,6 +9,7 @@ import { controlPlaneAudience, gatewaysAudience } from '../../../shared/identity
 import type { ParsedBundle } from '../../../shared/identity/bundle.js';
 import type { MeshCa } from '../../../shared/identity/ca.js';
 import { issueJwtSvid } from '../../../shared/identity/jwt-svid.js';
+import { SIGNED_MANIFEST_MEDIA_TYPE } from '../../../shared/identity/signed-manifest.js';
 import { HybridLogicalClock } from '../../../shared/model/hlc.js';
 import { MemoryBlobStore } from '../../../shared/storage/memory-blob-store.js';
 import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js';
@@ -69,10 +70,10 @@ beforeAll(async () => {
 });
 
 describe('GET /v1/gateways/{env}/{name}/snapshot', () => {
-  it('serves the signed snapshot as application/jose with its hash as ETag and its version', async () => {
+  it('serves the signed snapshot as a signed manifest with its hash as ETag and its version', async () => {
     const res = await call('GET', '/v1/gateways/gcp/gcp-1/snapshot', await svid(GCP));
     expect(res.status, res.body).toBe(200);
-    expect(res.headers['content-type']).toBe('application/jose');
+    expect(res.headers['content-type']).toBe(SIGNED_MANIFEST_MEDIA_TYPE);
     const snapshot = await verifySnapshot(res.body, bundle, { expectedSpiffeId: GCP });
     expect(res.headers.etag).toBe(`"${snapshot.hash}"`);
     expect(res.headers['x-weft-version']).toBe(snapshot.version);

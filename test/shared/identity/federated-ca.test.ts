@@ -176,10 +176,14 @@ describe('three clouds on one root', () => {
     const aws = await cloudCa('aws', root);
     const gcp = await cloudCa('gcp', root);
     const statement = await gcp.authorityStatement('gcp');
-    const [h, p, s] = statement.split('.') as [string, string, string];
+    const [manifest, content] = [
+      statement.slice(0, statement.indexOf('\n')),
+      statement.slice(statement.indexOf('\n') + 1),
+    ];
+    const [h, p, s] = manifest.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
     claims.sequence += 100;
-    const tampered = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
+    const tampered = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}\n${content}`;
     await expect(aws.addPeerStatement(tampered)).rejects.toThrow(/signature or the claims/);
     const stranger = await cloudCa('gcp', await offlineRoot());
     await expect(aws.addPeerStatement(await stranger.authorityStatement('gcp'))).rejects.toThrow(

@@ -1,5 +1,5 @@
 /**
- * What an ingest refuses: a tampered, replayed, expired, foreign-signed
+ * What an ingest refuses: a tampered (record or manifest), replayed, expired, foreign-signed
  * (a key no peer lists, or another peer's key), own-origin or malformed
  * relay event is refused with its reason, counted, and changes nothing; a
  * good one merges, once.
@@ -8,6 +8,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { JwsSigningKey } from '../../../shared/contract/signed-jws.js';
 import type { CloudEvent } from '../../../shared/events/cloud-event.js';
 import { MemoryKeyRing } from '../../../shared/identity/memory-key-ring.js';
+import {
+  contentDigest,
+  SIGNED_MANIFEST_MEDIA_TYPE,
+  signManifest,
+} from '../../../shared/identity/signed-manifest.js';
 import { signCompactJws } from '../../../shared/identity/signer.js';
 import { HybridLogicalClock } from '../../../shared/model/hlc.js';
 import type { Federation, RelayPublicKey } from '../../../shared/replication/federation.js';
@@ -110,15 +115,52 @@ describe('ingest of relay events', () => {
     expect(merged).toHaveLength(1);
   });
 
-  it('refuses a tampered event: payload or signature changed', async () => {
+  /** An event's `data` in its two parts: the signed manifest and the record beside it. */
+  const split = (data: string) => {
+    const end = data.indexOf('\n');
+    return { manifest: data.slice(0, end), content: data.slice(end + 1) };
+  };
+
+  it('carries the record beside a signed manifest that names it, and nothing large is signed', async () => {
     const event = await from('aws');
-    const [h, p, s] = event.data!.split('.') as [string, string, string];
+    expect(event.datacontenttype).toBe(SIGNED_MANIFEST_MEDIA_TYPE);
+    const { manifest, content } = split(event.data!);
+    expect(JSON.parse(content)).toEqual(record('aws'));
+    const claims = JSON.parse(Buffer.from(manifest.split('.')[1]!, 'base64url').toString());
+    expect(claims).toEqual({
+      iss: 'aws',
+      aud: 'weft-relay',
+      iat: NOW / 1000,
+      exp: NOW / 1000 + RELAY_EVENT_TTL_MS / 1000,
+      jti: expect.any(String),
+      sha256: contentDigest(content),
+    });
+  });
+
+  it('refuses a tampered event: record, manifest or signature changed', async () => {
+    const event = await from('aws');
+    const { manifest, content } = split(event.data!);
+    const changed = JSON.parse(content);
+    changed.resource.spec.region = 'eu-west-1';
+    await expectRefused({ ...event, data: `${manifest}\n${JSON.stringify(changed)}` }, 'signature');
+    await expectRefused({ ...event, data: `${manifest}\n${content} ` }, 'signature');
+    // The manifest changed to name the changed record.
+    const [h, p, s] = manifest.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
-    claims.record.resource.spec.region = 'eu-west-1';
-    const tampered = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
-    await expectRefused({ ...event, data: tampered }, 'signature');
+    const renamed = Buffer.from(
+      JSON.stringify({ ...claims, sha256: contentDigest(JSON.stringify(changed)) }),
+    ).toString('base64url');
+    await expectRefused({ ...event, data: `${h}.${renamed}.${s}\n${JSON.stringify(changed)}` }, 'signature');
     const flipped = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BB' : 'AA'}`;
-    await expectRefused({ ...event, data: flipped }, 'signature');
+    await expectRefused({ ...event, data: `${flipped}\n${content}` }, 'signature');
+  });
+
+  it('refuses the manifest of one event with the record of another', async () => {
+    const mine = split((await from('aws')).data!);
+    const theirs = split((await from('aws', record('aws', 'e2'))).data!);
+    const event = await from('aws');
+    await expectRefused({ ...event, data: `${mine.manifest}\n${theirs.content}` }, 'signature');
+    await expectRefused({ ...event, data: `${theirs.manifest}\n${mine.content}` }, 'signature');
   });
 
   it('refuses an expired event, and one issued in the future', async () => {
@@ -145,6 +187,10 @@ describe('ingest of relay events', () => {
       'malformed',
     );
     await expectRefused({ ...(await from('aws')), data: 'not-a-jws' }, 'malformed');
+    // The manifest alone, and data that is no text.
+    const good = await from('aws');
+    await expectRefused({ ...good, data: split(good.data!).manifest }, 'malformed');
+    await expectRefused({ ...good, data: { record: record('aws') } }, 'malformed');
     const invalid = {
       ...record('aws'),
       resource: {
@@ -178,6 +224,24 @@ describe('ingest of relay events', () => {
     );
     const event = await from('aws');
     await expectRefused({ ...event, data: wrongTyp } satisfies CloudEvent<string>, 'malformed');
+    // The old form: the whole record signed in one JWS.
+    const whole = await signCompactJws(
+      keys.aws.signing.signer,
+      { kid: 'relay-aws', typ: RELAY_JWS_TYPE },
+      JSON.stringify(claims),
+    );
+    await expectRefused({ ...event, data: whole }, 'malformed');
+    const { record: _, ...manifest } = claims;
+    const content = JSON.stringify(record('aws'));
+    const signed = (typ: string, body: string) =>
+      signManifest(keys.aws.signing.signer, { kid: 'relay-aws', typ }, manifest, body);
+    await expectRefused({ ...event, data: await signed('JWT', content) }, 'malformed');
+    // Right typ and manifest, naming what is not a record.
+    await expectRefused({ ...event, data: await signed(RELAY_JWS_TYPE, '[1]') }, 'malformed');
+    await expectRefused({ ...event, data: await signed(RELAY_JWS_TYPE, 'not json') }, 'malformed');
+    expect(await replication.ingest.ingest({ ...event, data: await signed(RELAY_JWS_TYPE, content) })).toBe(
+      'applied',
+    );
     expect(RELAY_JWS_TYPE).toBe('weft-relay+jws');
   });
 

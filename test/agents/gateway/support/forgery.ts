@@ -1,6 +1,6 @@
 /**
- * Snapshots an agent must refuse: a real one with its payload changed under
- * the original signature, and keys the agent's trust bundle does not hold
+ * Snapshots an agent must refuse: a real one with its content changed under
+ * the original signed manifest, and keys the agent's trust bundle does not hold
  * (a foreign CA's, optionally under the trusted key's `kid`).
  *
  * @module
@@ -14,13 +14,13 @@ import { MemoryKeyRing } from '../../../../shared/identity/memory-key-ring.js';
 import { formatHlc, parseHlc } from '../../../../shared/model/hlc.js';
 import { TD } from './mesh-host.js';
 
-/** The same JWS with one rule widened in the payload; header and signature untouched. */
-export function tamper(jws: string): string {
-  const [header, payload, signature] = jws.split('.');
-  const text = Buffer.from(payload!, 'base64url').toString('utf8');
+/** The same signed snapshot with one rule widened in its content; the signed manifest untouched. */
+export function tamper(signed: string): string {
+  const end = signed.indexOf('\n');
+  const text = signed.slice(end + 1);
   const forged = text.replace('"defaultAction":"deny"', '"defaultAction":"allow"');
-  if (forged === text) throw new Error('nothing to tamper with');
-  return `${header}.${Buffer.from(forged).toString('base64url')}.${signature}`;
+  if (end < 0 || forged === text) throw new Error('nothing to tamper with');
+  return `${signed.slice(0, end)}\n${forged}`;
 }
 
 /**

@@ -8,9 +8,9 @@
  * @module
  */
 import { rm } from 'node:fs/promises';
-import { decodeProtectedHeader } from 'jose';
 import { newSvidKey } from '../../../../agents/gateway/svid-key.js';
 import { type LocalHost, startLocalHost } from '../../../../functions/local/host.js';
+import { peekSnapshot, readSnapshot } from '../../../../shared/contract/signed-snapshot.js';
 import { type GatewaySnapshot, gatewayKey } from '../../../../shared/contract/snapshot.js';
 import { snapshotBlobKey } from '../../../../shared/distribution/snapshot-blobs.js';
 import { doc } from '../../../support/distribution.js';
@@ -116,8 +116,7 @@ export async function startMeshHost(options: MeshHostOptions = {}): Promise<Mesh
     await host.idle();
     const blob = await host.blobs.get(snapshotBlobKey(gatewayKey(ENV, name)));
     if (!blob) throw new Error(`the host stored no snapshot for ${ENV}/${name}`);
-    const payload = Buffer.from(blob.body.split('.')[1]!, 'base64url').toString('utf8');
-    return { snapshot: JSON.parse(payload) as GatewaySnapshot, jws: blob.body };
+    return { snapshot: readSnapshot(blob.body)!, jws: blob.body };
   };
   return {
     host,
@@ -138,7 +137,7 @@ export async function startMeshHost(options: MeshHostOptions = {}): Promise<Mesh
     },
     stop,
     signedSnapshot,
-    kid: async () => decodeProtectedHeader((await signedSnapshot()).jws).kid!,
+    kid: async () => peekSnapshot((await signedSnapshot()).jws)!.kid,
     async status(name = GW) {
       const res = await call('GET', `/v1/gateways/${ENV}/${name}/status`);
       return res.status === 200 ? (res.body as Record<string, unknown>) : undefined;

@@ -14,6 +14,7 @@
 import { cp } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type LocalHost, startLocalHost } from '../../../../functions/local/host.js';
+import { readSnapshot } from '../../../../shared/contract/signed-snapshot.js';
 import type { GatewaySnapshot } from '../../../../shared/contract/snapshot.js';
 import { gatewayKey } from '../../../../shared/contract/snapshot.js';
 import { snapshotBlobKey } from '../../../../shared/distribution/snapshot-blobs.js';
@@ -103,8 +104,7 @@ async function startCloud(name: string, dataDir: string, store: MemoryStateStore
       await running().idle();
       const blob = await running().blobs.get(snapshotBlobKey(gatewayKey(ENV, gw)));
       if (!blob) throw new Error(`cloud ${name} stored no snapshot for ${ENV}/${gw}`);
-      const payload = Buffer.from(blob.body.split('.')[1]!, 'base64url').toString('utf8');
-      return { snapshot: JSON.parse(payload) as GatewaySnapshot, jws: blob.body };
+      return { snapshot: readSnapshot(blob.body)!, jws: blob.body };
     },
     joinToken: async (spiffeId = GATEWAY_ID) => (await post('/v1/join-tokens', { spiffeId })).token as string,
     async stop() {
