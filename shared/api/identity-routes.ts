@@ -1,8 +1,8 @@
 /**
- * The identity endpoints. Only `POST /v1/join-tokens` and
- * `/v1/svid/jwt/mint` take an operator token (an admin's): the bundle is
- * public, and on `/v1/attest`, `/v1/svid/x509` and `/v1/svid/jwt` the proof
- * in the body is the credential.
+ * The identity endpoints. `POST /v1/join-tokens`, `/v1/svid/jwt/mint` and
+ * `/v1/ca/*` (a federated cloud's intermediate) take an operator token (an
+ * admin's): the bundle is public, and on `/v1/attest`, `/v1/svid/x509` and
+ * `/v1/svid/jwt` the proof in the body is the credential.
  *
  * @module
  */
@@ -10,12 +10,13 @@ import type { z } from 'zod';
 import { hashJoinToken } from '../identity/attestation/join-token.js';
 import {
   attestRequestSchema,
+  intermediateInstallRequestSchema,
   joinTokenRequestSchema,
   jwtMintRequestSchema,
   jwtSvidRequestSchema,
   renewX509RequestSchema,
 } from '../identity/identity-requests.js';
-import type { IdentityService, IssuedSvids } from '../identity/identity-service.js';
+import type { IdentityService, InstalledIntermediate, IssuedSvids } from '../identity/identity-service.js';
 import { NotFoundError } from '../model/errors.js';
 import { readIdentityBody } from './body.js';
 import type { ApiLogger } from './create-api.js';
@@ -42,6 +43,8 @@ const PATHS = [
   '/v1/svid/x509',
   '/v1/svid/jwt',
   '/v1/svid/jwt/mint',
+  '/v1/ca/intermediate-csr',
+  '/v1/ca/intermediate',
 ] as const;
 
 /** Adds the identity endpoints to `router`. */
@@ -117,6 +120,34 @@ function identityHandlers(
     });
     return json(200, { ...jwt, expiresAt });
   };
+  const intermediateCsr: Handler = async (req) => {
+    const operator = await admin(req);
+    const { provider, csr } = await identity.intermediateCsr();
+    // Who asked for which cloud's CSR; the key never leaves the key ring.
+    logger.info({ msg: 'intermediate CSR made', operator: operator.subject, provider });
+    return json(200, { provider, csr });
+  };
+  const installIntermediate: Handler = async (req) => {
+    const operator = await admin(req);
+    const audit = { operator: operator.subject, provider: identity.provider };
+    let installed: InstalledIntermediate;
+    try {
+      installed = await identity.installIntermediate(body(req, intermediateInstallRequestSchema));
+    } catch (error) {
+      logger.info({ msg: 'intermediate install refused', ...audit, detail: (error as Error).message });
+      throw error;
+    }
+    const { provider, sequence, recompileError } = installed;
+    const notAfter = installed.notAfter.toISOString();
+    logger.info({ msg: 'intermediate installed', ...audit, notAfter, sequence });
+    if (recompileError !== undefined) {
+      logger.error({
+        msg: 'compiling snapshots with the new bundle failed; they carry it at the next compile',
+        error: String(recompileError),
+      });
+    }
+    return json(200, { provider, notAfter, sequence });
+  };
 
   return {
     '/v1/bundle': { GET: bundle, HEAD: bundle },
@@ -125,6 +156,8 @@ function identityHandlers(
     '/v1/svid/x509': { POST: renewX509 },
     '/v1/svid/jwt': { POST: issueJwt },
     '/v1/svid/jwt/mint': { POST: mintJwt },
+    '/v1/ca/intermediate-csr': { POST: intermediateCsr },
+    '/v1/ca/intermediate': { PUT: installIntermediate },
   };
 }
 

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   attestRequestSchema,
+  intermediateInstallRequestSchema,
   joinTokenRequestSchema,
   jwtMintRequestSchema,
   jwtSvidRequestSchema,
@@ -49,6 +50,16 @@ const schemas = {
   JwtSvidRequest: jwtSvidRequestSchema,
   JwtSvid: jwtSvid.extend({ spiffeId: z.string() }),
   JwtMintRequest: jwtMintRequestSchema,
+  IntermediateCsr: z.object({
+    provider: z.string().describe("This control plane's cloud: the one `weft ca sign --cloud` names"),
+    csr: z.string().describe('PEM PKCS#10 of the pending intermediate key; the same until it is installed'),
+  }),
+  IntermediateInstallRequest: intermediateInstallRequestSchema,
+  IntermediateInstalled: z.object({
+    provider: z.string(),
+    notAfter: time,
+    sequence: z.int().describe("The bundle's spiffe_sequence with it"),
+  }),
   SpiffeBundle: z.looseObject({
     keys: z.array(z.looseObject({ use: z.enum(['x509-svid', 'jwt-svid']), kty: z.string() })),
     spiffe_sequence: z.int(),
@@ -125,6 +136,41 @@ export function identityOpenApi(): { paths: Record<string, object>; schemas: Rec
         'JwtSvidRequest',
         'JwtSvid',
       ),
+      '/v1/ca/intermediate-csr': {
+        post: {
+          operationId: 'createIntermediateCsr',
+          summary:
+            "A CSR for this cloud's next intermediate, for the offline mesh root to sign (admin; federated mesh; `weft ca csr --server`)",
+          responses: {
+            '200': ok('The CSR', ref('IntermediateCsr')),
+            '401': problem('No operator token, or one that does not verify'),
+            '403': problem('Not an admin'),
+            '409': problem(
+              'No Mesh "default", or this CA holds its own root (it makes its own intermediates)',
+            ),
+          },
+        },
+      },
+      '/v1/ca/intermediate': {
+        put: {
+          operationId: 'installIntermediate',
+          summary:
+            "Install this cloud's intermediate, signed by the mesh root from its CSR; it issues from now on (admin; `weft ca install --server`)",
+          requestBody: body('IntermediateInstallRequest'),
+          responses: {
+            '200': ok('Installed', ref('IntermediateInstalled')),
+            ...refused,
+            '401': problem('No operator token, or one that does not verify'),
+            '403': problem('Not an admin'),
+            '409': problem(
+              'No Mesh "default", or this CA holds its own root (it makes its own intermediates)',
+            ),
+            '422': problem(
+              'The certificate is not signed by the mesh root, is no CA, is for another key than the pending one, or no CSR was made',
+            ),
+          },
+        },
+      },
       '/v1/svid/jwt/mint': {
         post: {
           operationId: 'mintJwtSvid',

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** JSON Schema 2020-12 of what `schema` accepts as input. */
 export const jsonSchema = (schema: z.ZodType) =>

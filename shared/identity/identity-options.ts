@@ -48,6 +48,13 @@ export interface IdentityServiceOptions {
    * @default AWS IAM and GCP IIT for audience `spiffe://<td>`; Azure MSI for `azureAudience`
    */
   readonly cloudAttestors?: (trustDomain: string, replayCache: ReplayCache) => readonly Attestor[];
+  /**
+   * Called once an intermediate is installed (`PUT /v1/ca/intermediate`):
+   * the bundle changed, so every gateway's snapshot should be compiled
+   * again. A failure is reported, not thrown: the intermediate stays
+   * installed. @default none
+   */
+  readonly onAuthorityChanged?: () => Promise<void>;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -77,5 +84,6 @@ export function identityDefaults(options: IdentityServiceOptions) {
     attestLimiter: options.attestLimiter ?? new FixedWindowRateLimiter({ limit: 60, windowMs: 60_000, now }),
     svidLimiter: options.svidLimiter ?? new FixedWindowRateLimiter({ limit: 600, windowMs: 60_000, now }),
     attestors: (trustDomain: string): Attestor[] => [joinTokens, ...cloud(trustDomain, replayCache)],
+    onAuthorityChanged: options.onAuthorityChanged ?? (async () => {}),
   };
 }

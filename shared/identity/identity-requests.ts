@@ -6,13 +6,16 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration } from '../model/duration.js';
 
 /** Largest identity request body: a CSR, a proof with its chain, or a cloud token fit easily. */
 export const MAX_IDENTITY_BODY_BYTES = 64 * 1024;
 /** Largest CSR: a P-256 request is under 1 KiB. */
 export const MAX_CSR_CHARS = 8 * 1024;
+
+/** Largest intermediate certificate: a P-256 one is under 1 KiB. */
+export const MAX_CERTIFICATE_CHARS = 16 * 1024;
 
 const csr = z.string().min(1).max(MAX_CSR_CHARS, 'a CSR is at most 8 KiB').describe('PEM PKCS#10, EC P-256');
 const audience = z.string().min(1).max(512);
@@ -69,9 +72,19 @@ export const jwtMintRequestSchema = z.strictObject({
     .describe("Default and maximum: the Mesh's credentials.jwtSvidTtl (default 5m)"),
 });
 
+/** `PUT /v1/ca/intermediate`: a federated cloud's intermediate, signed by the mesh root from its CSR. */
+export const intermediateInstallRequestSchema = z.strictObject({
+  certificate: z
+    .string()
+    .min(1)
+    .max(MAX_CERTIFICATE_CHARS, 'a certificate is at most 16 KiB')
+    .describe("PEM X.509: the mesh root's signature on this cloud's CSR (weft ca sign)"),
+});
+
 /** Parsed request bodies. */
 export type JoinTokenRequest = z.infer<typeof joinTokenRequestSchema>;
 export type AttestRequest = z.infer<typeof attestRequestSchema>;
 export type RenewX509Request = z.infer<typeof renewX509RequestSchema>;
 export type JwtSvidRequest = z.infer<typeof jwtSvidRequestSchema>;
 export type JwtMintRequest = z.infer<typeof jwtMintRequestSchema>;
+export type IntermediateInstallRequest = z.infer<typeof intermediateInstallRequestSchema>;

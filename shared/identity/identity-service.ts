@@ -1,9 +1,11 @@
 /**
  * The workload-identity use cases behind `/v1/bundle`, `/v1/join-tokens`,
- * `/v1/attest` and `/v1/svid/*`: mint a join token, trade a proof of where
- * an agent runs for SVIDs, renew an X.509-SVID and fetch JWT-SVIDs with the
- * current one, or (an operator) mint a JWT-SVID outright. Rules and TTLs come from the stored Mesh on every call, so a
- * stateless function serves the Mesh as it is now.
+ * `/v1/attest`, `/v1/svid/*` and `/v1/ca/*`: mint a join token, trade a
+ * proof of where an agent runs for SVIDs, renew an X.509-SVID and fetch
+ * JWT-SVIDs with the current one, (an operator) mint a JWT-SVID outright,
+ * or, in a federated mesh, ask for and install this cloud's intermediate.
+ * Rules and TTLs come from the stored Mesh on every call, so a stateless
+ * function serves the Mesh as it is now.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import { isMeshIdentity } from '../model/attestation-rules.js';
 import { parseDuration } from '../model/duration.js';
 import { UnauthenticatedError, ValidationError } from '../model/errors.js';
 import { parseSpiffeId } from '../model/names.js';
+import type { Provider } from '../model/specs.js';
 import type { AttestationResult, Attestor } from './attestation/attestor.js';
 import { createJoinToken } from './attestation/join-token.js';
 import { gatewaysAudience } from './audiences.js';
@@ -20,6 +23,7 @@ import type { MeshCa } from './ca.js';
 import { type IdentityServiceOptions, identityDefaults } from './identity-options.js';
 import type {
   AttestRequest,
+  IntermediateInstallRequest,
   JoinTokenRequest,
   JwtMintRequest,
   JwtSvidRequest,
@@ -52,6 +56,16 @@ export interface IssuedSvids {
   readonly selectors: readonly string[];
 }
 
+/** What `PUT /v1/ca/intermediate` did. */
+export interface InstalledIntermediate {
+  readonly provider: Provider;
+  readonly notAfter: Date;
+  /** The bundle's `spiffe_sequence` now. */
+  readonly sequence: number;
+  /** Why the snapshots were not compiled again (`onAuthorityChanged` threw), if so. For the log. */
+  readonly recompileError?: unknown;
+}
+
 /** The identity use cases; see the module comment. */
 export class IdentityService {
   readonly #o: ReturnType<typeof identityDefaults>;
@@ -71,6 +85,11 @@ export class IdentityService {
     });
     if (settings) await this.#mesh.ca(settings.trustDomain);
     return settings?.trustDomain;
+  }
+
+  /** The provider whose intermediate and JWT key sign what this control plane issues. */
+  get provider(): Provider {
+    return this.#o.provider;
   }
 
   /** The SPIFFE trust bundle of the Mesh's CA. */
@@ -172,6 +191,53 @@ export class IdentityService {
     const audience = request.audience ?? gatewaysAudience(settings.trustDomain);
     const spiffeId = await this.#verifyProof(settings, ca, request.proof, JWT_PROOF_AUDIENCE, { audience });
     return this.#issueJwt(settings, ca, spiffeId, audience);
+  }
+
+  /**
+   * Federated: a CSR for this cloud's next intermediate, of a key made now
+   * in its key ring, or of the one still waiting for its certificate.
+   *
+   * @throws MeshStateError without a Mesh, or when the CA holds its own root.
+   */
+  async intermediateCsr(): Promise<{ provider: Provider; csr: string }> {
+    const ca = await this.#federatedCa('CSRs are');
+    return { provider: this.provider, csr: await ca.intermediateCsr(this.provider) };
+  }
+
+  /**
+   * Federated: installs this cloud's intermediate, signed by the mesh root
+   * from its CSR. It issues from now on; the old one stays trusted until it
+   * expires. Then the snapshots are compiled again (`onAuthorityChanged`).
+   *
+   * @throws ValidationError on `/certificate` when it is not the root's, no CA, or not for the pending key.
+   */
+  async installIntermediate(request: IntermediateInstallRequest): Promise<InstalledIntermediate> {
+    const ca = await this.#federatedCa('installed intermediates are');
+    const { provider } = this;
+    try {
+      await ca.installIntermediate(provider, request.certificate);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const issues = [{ pointer: '/certificate', detail: error.message }];
+      throw new ValidationError(`certificate refused: ${error.message}`, issues, { cause: error });
+    }
+    const { certificate } = await ca.issuer(provider);
+    const installed = { provider, notAfter: certificate.notAfter, sequence: ca.bundleSequence };
+    try {
+      await this.#o.onAuthorityChanged();
+      return installed;
+    } catch (recompileError) {
+      return { ...installed, recompileError };
+    }
+  }
+
+  /** The Mesh's CA, if federated, with what other instances saved (a pending key made elsewhere). */
+  async #federatedCa(what: string): Promise<MeshCa> {
+    const ca = await this.#mesh.ca((await this.#mesh.settings()).trustDomain);
+    if (ca.holdsRoot)
+      throw new MeshStateError(`this CA makes its own intermediates; ${what} for a federated mesh`);
+    await ca.reload();
+    return ca;
   }
 
   async #verifyProof(
