@@ -20,6 +20,7 @@ import { addIdentityRoutes } from './identity-routes.js';
 import { openApiDocument } from './openapi.js';
 import { type Authenticator, type Operator, requireAdmin } from './operator-auth.js';
 import { problemResponse } from './problem.js';
+import { addRegistrationRoutes, type RegistrationApiOptions } from './registration-routes.js';
 import { addReplicationRoutes } from './replication-routes.js';
 import { checkPathLabel, gateRequestPath } from './request-gate.js';
 import { type Handler, type Handlers, type Params, Router } from './router.js';
@@ -62,6 +63,11 @@ export interface ApiOptions {
    * those paths answer 404, saying so
    */
   readonly replication?: Replication;
+  /**
+   * Registration from cloud tags (`GET /v1/registration`). @default none:
+   * that path answers 404, saying so
+   */
+  readonly registration?: RegistrationApiOptions;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -95,6 +101,7 @@ export function createApi(options: ApiOptions): Api {
     authenticate: options.authenticate,
     ...(options.now && { now: options.now }),
   });
+  addRegistrationRoutes(router, options.registration, { authenticate: options.authenticate });
 
   // Every other `/v1/...` path takes an operator token, checked before its method or its 404.
   const asOperator = { before: (req: ApiRequest) => options.authenticate(req.headers.authorization) };

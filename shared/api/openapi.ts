@@ -4,13 +4,14 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { API_VERSION, KIND_INFO, KINDS, type Kind } from '../model/kinds.js';
 import { metadataSchema, statusSchema } from '../model/resource.js';
 import { SPEC_SCHEMAS } from '../model/specs.js';
 import { distributionOpenApi } from './openapi-distribution.js';
 import { identityOpenApi } from './openapi-identity.js';
 import { jsonSchema, problem, ref } from './openapi-parts.js';
+import { registrationOpenApi } from './openapi-registration.js';
 
 const problemSchema = z.object({
   type: z.string(),
@@ -126,6 +127,9 @@ export function openApiDocument(): object {
   const distribution = distributionOpenApi();
   Object.assign(paths, distribution.paths);
   Object.assign(schemas, distribution.schemas);
+  const registration = registrationOpenApi();
+  Object.assign(paths, registration.paths);
+  Object.assign(schemas, registration.schemas);
   paths['/healthz'] = {
     get: { operationId: 'health', security: [], responses: { '200': { description: 'Alive' } } },
   };
