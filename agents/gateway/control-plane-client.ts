@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
+import type { AwsIamProof } from './aws-iam-proof.js';
 import { ControlPlaneUnavailableError } from './errors.js';
 import { refuse, requestJson, send } from './http-call.js';
 
@@ -51,13 +52,17 @@ export interface ControlPlaneClientOptions {
  * ({@link ControlPlaneClient}) or several behind one face (`FailoverClient`).
  */
 export interface ControlPlaneApi {
-  attest(token: string, csr: string): Promise<IssuedSvid>;
+  /** `evidence`: a join token, or a cloud proof (`aws-iam-proof.ts`). */
+  attest(evidence: AttestationEvidence, csr: string): Promise<IssuedSvid>;
   renewX509(csr: string, proof: string): Promise<IssuedSvid>;
   jwtSvid(audience: string, proof: string): Promise<IssuedJwtSvid>;
   fetchSnapshot(gateway: GatewayPath, bearer: string, hash?: string): Promise<SnapshotAnswer>;
   reportStatus(gateway: GatewayPath, bearer: string, report: StatusReport): Promise<void>;
   close(): void;
 }
+
+/** What `/v1/attest` is shown: a one-time join token (the string), or a signed AWS IAM proof. */
+export type AttestationEvidence = string | AwsIamProof;
 
 /** How long a liveness probe may take: it runs in front of a real call. */
 const PROBE_TIMEOUT_MS = 2_000;
@@ -100,9 +105,10 @@ export class ControlPlaneClient implements ControlPlaneApi {
     this.#closing.abort();
   }
 
-  /** Trades a one-time join token and a CSR for the first X.509-SVID. */
-  async attest(token: string, csr: string): Promise<IssuedSvid> {
-    const body = { attestation: { type: 'join_token', token }, csr };
+  /** Trades a one-time join token (or an AWS IAM proof) and a CSR for the first X.509-SVID. */
+  async attest(evidence: AttestationEvidence, csr: string): Promise<IssuedSvid> {
+    const attestation = typeof evidence === 'string' ? { type: 'join_token', token: evidence } : evidence;
+    const body = { attestation, csr };
     return answer(issuedSchema, await requestJson(this.#send, '/v1/attest', body), '/v1/attest');
   }
 
@@ -126,7 +132,10 @@ export class ControlPlaneClient implements ControlPlaneApi {
 
   /** `GET /v1/gateways/{env}/{name}/snapshot`, conditional on the applied hash. */
   async fetchSnapshot(gateway: GatewayPath, bearer: string, hash?: string): Promise<SnapshotAnswer> {
-    const headers: Record<string, string> = { authorization: `Bearer ${bearer}`, accept: 'application/jose' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${bearer}`,
+      accept: 'application/vnd.weft.signed-manifest',
+    };
     if (hash) headers['if-none-match'] = `"${hash}"`;
     const res = await this.#send(`${gatewayPath(gateway)}/snapshot`, { headers });
     if (res.status === 304) return { kind: 'not-modified' };

@@ -27,6 +27,7 @@
  */
 import type { Random } from '../../shared/model/backoff.js';
 import type {
+  AttestationEvidence,
   ControlPlaneApi,
   GatewayPath,
   IssuedJwtSvid,
@@ -111,8 +112,8 @@ export class FailoverClient implements ControlPlaneApi {
   }
 
   /** Home only: a join token is spent in the store that minted it (see the module notes). */
-  attest(token: string, csr: string): Promise<IssuedSvid> {
-    return this.#planes[0]!.client.attest(token, csr);
+  attest(evidence: AttestationEvidence, csr: string): Promise<IssuedSvid> {
+    return this.#planes[0]!.client.attest(evidence, csr);
   }
 
   renewX509(csr: string, proof: string): Promise<IssuedSvid> {

@@ -5,7 +5,7 @@
  * 1. the admin port, so `/healthz` and `/readyz` answer from the first moment;
  * 2. the last-known-good snapshot from disk, verified, before any network;
  * 3. the identity: the saved X.509-SVID, or attestation with the join token
- *    (at home: `failover-client.ts` says why);
+ *    or the AWS IAM role (at home: `failover-client.ts` says why);
  * 4. rotation of the credentials, and config sync (poll + webhook);
  * 5. the data plane, listening as soon as a config (possibly the
  *    last-known-good) and credentials are both there, and fed every verified
@@ -21,6 +21,7 @@
  * @module
  */
 
+import { attestationAudience } from '../../shared/identity/audiences.js';
 import { createAccessLog } from './access-log.js';
 import { startAdminServer } from './admin-server.js';
 import { AppliedConfig } from './applied-config.js';
@@ -63,8 +64,9 @@ export interface GatewayAgent {
  * Starts an agent and resolves once it has an identity and is syncing.
  *
  * @throws TypeError for bad options; JoinTokenNeededError when it has no
- *   identity and no join token that works; the abort reason when `signal`
- *   aborts during start-up.
+ *   identity and no join token that works; AwsIamAttestationError when, with
+ *   `aws-iam`, it finds no AWS credentials or its proof is refused; the abort
+ *   reason when `signal` aborts during start-up.
  */
 export async function startGatewayAgent(options: GatewayAgentOptions): Promise<GatewayAgent> {
   const o = validateAgentOptions(options);
@@ -134,6 +136,9 @@ export async function startGatewayAgent(options: GatewayAgentOptions): Promise<G
       files,
       gateway,
       joinToken: o.joinToken,
+      ...(o.attestation === 'aws-iam' && {
+        awsIam: { ...o.aws, audience: attestationAudience(o.trustDomain!) },
+      }),
       logger,
       now: o.now,
       ...(o.signal && { signal: o.signal }),

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { DNS1123_LABEL } from '../../shared/model/names.js';
+import { DNS1123_LABEL, TRUST_DOMAIN } from '../../shared/model/names.js';
 import { parseHostPort } from './admin-http.js';
+import { type AwsIamProofOptions, stsUrl } from './aws-iam-proof.js';
 import type { Logger } from './log.js';
 
 /** The admin port's default address: loopback, Envoy's admin port. */
@@ -16,6 +17,10 @@ export const DEFAULT_EGRESS_PORT = 15001;
 export const DEFAULT_POLL_INTERVAL_MS = 30_000;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** How an agent without a usable identity proves where it runs. */
+export type AgentAttestation = 'join-token' | 'aws-iam';
+const ATTESTATIONS: readonly string[] = ['join-token', 'aws-iam'] satisfies AgentAttestation[];
 
 /** Options of `startGatewayAgent`. */
 export interface GatewayAgentOptions {
@@ -36,6 +41,20 @@ export interface GatewayAgentOptions {
   readonly homeProbeIntervalMs?: number;
   /** One-time join token; needed only when the data directory holds no valid identity. */
   readonly joinToken?: string;
+  /** A join token, or the AWS IAM role the agent runs as (`aws-iam-proof.ts`). @default 'join-token' */
+  readonly attestation?: AgentAttestation;
+  /**
+   * The mesh's trust domain, required with `aws-iam`: the proof is signed
+   * for `spiffe://<trust domain>` alone, so it is configured here, never
+   * learnt from the control plane it is handed to (which could then replay
+   * it at another mesh's control plane).
+   */
+  readonly trustDomain?: string;
+  /**
+   * Where `aws-iam` finds credentials and the region (`region` overrides `AWS_REGION`).
+   * @default process.env, then the ECS and EC2 metadata endpoints
+   */
+  readonly aws?: Omit<AwsIamProofOptions, 'audience'>;
   /** Where the key, SVID, bundle and last-known-good snapshot are kept (created 0700). */
   readonly dataDir: string;
   /** @default '127.0.0.1:15000' */
@@ -94,6 +113,7 @@ export function validateAgentOptions(options: GatewayAgentOptions): ValidAgentOp
     !(Number.isFinite(homeProbeIntervalMs) && homeProbeIntervalMs >= 10)
   )
     throw new TypeError(`the home probe interval must be at least 10 ms, got ${homeProbeIntervalMs}`);
+  validateAttestation(options);
   if (!options.dataDir) throw new TypeError('a data directory is required');
   const adminAddress = options.adminAddress ?? DEFAULT_ADMIN_ADDRESS;
   if (!parseHostPort(adminAddress))
@@ -111,6 +131,20 @@ export function validateAgentOptions(options: GatewayAgentOptions): ValidAgentOp
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 10)
     throw new TypeError(`the poll interval must be at least 10 ms, got ${pollIntervalMs}`);
   return { ...options, adminAddress, pollIntervalMs, peerControlPlaneUrls, now: options.now ?? Date.now };
+}
+
+function validateAttestation(options: GatewayAgentOptions): void {
+  const method = options.attestation ?? 'join-token';
+  if (!ATTESTATIONS.includes(method))
+    throw new TypeError(`the attestation must be ${ATTESTATIONS.join(' or ')}, got "${method}"`);
+  if (method !== 'aws-iam') return;
+  if (!TRUST_DOMAIN.test(options.trustDomain ?? ''))
+    throw new TypeError(
+      `aws-iam attestation needs the mesh's trust domain (--trust-domain, e.g. acme.example), got "${options.trustDomain ?? ''}"`,
+    );
+  if (options.joinToken)
+    throw new TypeError('a join token is given but the attestation is aws-iam: drop one of them');
+  if (options.aws?.region) stsUrl(options.aws.region);
 }
 
 function requireHttpUrl(url: string, what: string): void {

@@ -1,6 +1,6 @@
 /**
  * `weft agent`: one gateway agent (agents/gateway/main.ts): identity from a
- * one-time join token, kept rotated; config fetched, verified, applied and
+ * one-time join token or the AWS IAM role it runs as, kept rotated; config fetched, verified, applied and
  * kept as last-known-good; the admin port; the data plane (mTLS ingress from
  * other gateways, egress for local workloads). Runs until
  * SIGINT or SIGTERM, then stops cleanly (exit 0).
@@ -22,10 +22,15 @@ const PROBE_INTERVAL_MS = { min: 1_000, max: 3_600_000 };
 
 export const agentCommand: Command = {
   name: 'agent',
-  usage: 'agent --environment ENV --name NAME --control-plane URL[,URL...] [--join-token T] [flags]',
+  usage:
+    'agent --environment ENV --name NAME --control-plane URL[,URL...] [--join-token T | --attestation aws-iam --trust-domain TD] [flags]',
   description: [
     'Attests as gateway ENV/NAME with a one-time join token (weft token create --spiffe-id',
-    'spiffe://<td>/gw/ENV/NAME), keeps its X.509-SVID rotated at half-life, and keeps the',
+    'spiffe://<td>/gw/ENV/NAME), or, with --attestation aws-iam, with the IAM role of its EC2',
+    'instance or ECS task (no token: credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/',
+    'AWS_SESSION_TOKEN, else the ECS task role endpoint, else EC2 IMDSv2; region from',
+    "AWS_REGION or --aws-region; the Mesh's spec.attestation.aws maps the role to",
+    'spiffe://<td>/gw/ENV/NAME). Keeps its X.509-SVID rotated at half-life, and keeps the',
     "gateway's signed config in step with the control plane (webhook, and a poll every 30s).",
     'The key, SVID, trust bundle and last-known-good config stay in DIR (mode 0600), so a',
     'restart needs no new token and serves the last config even while the control plane is down.',
@@ -57,6 +62,18 @@ export const agentCommand: Command = {
       '--join-token T',
       'one-time join token for the first start (prefer env WEFT_JOIN_TOKEN: argv is visible in ps)',
     ],
+    [
+      '--attestation M',
+      'join-token (default) or aws-iam: sign sts:GetCallerIdentity with the instance/task role (env WEFT_ATTESTATION)',
+    ],
+    [
+      '--trust-domain TD',
+      "the Mesh's trust domain, required with aws-iam: the proof is made for spiffe://TD only (env WEFT_TRUST_DOMAIN)",
+    ],
+    [
+      '--aws-region R',
+      'with aws-iam: the STS region (default env AWS_REGION, AWS_DEFAULT_REGION, else IMDS)',
+    ],
     ['--data DIR', `key, SVID, bundle and last-known-good config (default ${DEFAULT_AGENT_DATA_DIR})`],
     ['--admin-address H:P', 'admin server address (default 127.0.0.1:15000; port 0 picks one)'],
     ['--poll-interval D', 'how often to poll for config, jittered ±20%: 100ms to 1h (default 30s)'],
@@ -72,6 +89,7 @@ export const agentCommand: Command = {
   examples: [
     'WEFT_JOIN_TOKEN=$(weft token create --spiffe-id spiffe://weft.demo/gw/aws/aws-edge) \\\n    weft agent --environment aws --name aws-edge --control-plane http://127.0.0.1:7070',
     'weft agent --environment aws --name aws-edge --control-plane http://127.0.0.1:7070 --admin-address 127.0.1.1:15000',
+    'weft agent --environment aws --name aws-edge --control-plane https://aws.weft.example \\\n    --attestation aws-iam --trust-domain acme.example   # on EC2/ECS, no token',
     'weft agent --environment aws --name aws-edge --control-plane https://aws.weft.example \\\n    --control-plane https://gcp.weft.example,https://azure.weft.example',
   ],
   options: {
@@ -80,6 +98,9 @@ export const agentCommand: Command = {
     'control-plane': { type: 'string', multiple: true },
     'home-probe-interval': { type: 'string' },
     'join-token': { type: 'string' },
+    attestation: { type: 'string' },
+    'trust-domain': { type: 'string' },
+    'aws-region': { type: 'string' },
     data: { type: 'string' },
     'admin-address': { type: 'string' },
     'poll-interval': { type: 'string' },
@@ -115,6 +136,7 @@ export const agentCommand: Command = {
       peerControlPlaneUrls,
       ...(homeProbeIntervalMs !== undefined && { homeProbeIntervalMs }),
       joinToken: stringFlag(values, 'join-token') || ctx.env.WEFT_JOIN_TOKEN || undefined,
+      ...attestation(values, ctx.env),
       dataDir: resolve(ctx.cwd, stringFlag(values, 'data') || DEFAULT_AGENT_DATA_DIR),
       adminAddress: stringFlag(values, 'admin-address') || undefined,
       ingressAddress: stringFlag(values, 'ingress-address') || undefined,
@@ -157,6 +179,26 @@ function controlPlaneUrls(values: Parameters<typeof stringsFlag>[0], fallback: s
       throw new UsageError(`--control-plane must be http(s) URLs, got "${url}"`, 'agent');
   }
   return urls;
+}
+
+/** `--attestation` and what `aws-iam` needs; the AWS_* variables are read from the agent's environment. */
+function attestation(values: Parameters<typeof stringFlag>[0], env: NodeJS.ProcessEnv) {
+  const method = stringFlag(values, 'attestation') || env.WEFT_ATTESTATION || 'join-token';
+  if (method !== 'join-token' && method !== 'aws-iam')
+    throw new UsageError(`--attestation must be join-token or aws-iam, got "${method}"`, 'agent');
+  if (method === 'join-token') {
+    for (const flag of ['trust-domain', 'aws-region'])
+      if (stringFlag(values, flag)) throw new UsageError(`--${flag} is for --attestation aws-iam`, 'agent');
+    return { attestation: 'join-token' as const };
+  }
+  const trustDomain = stringFlag(values, 'trust-domain') || env.WEFT_TRUST_DOMAIN;
+  if (!trustDomain)
+    throw new UsageError(
+      "--attestation aws-iam needs --trust-domain (the Mesh's spec.trustDomain, or env WEFT_TRUST_DOMAIN)",
+      'agent',
+    );
+  const region = stringFlag(values, 'aws-region');
+  return { attestation: 'aws-iam' as const, trustDomain, aws: { env, ...(region && { region }) } };
 }
 
 function probeInterval(value: string): number {
