@@ -1,96 +1,262 @@
 /**
- * The AWS composition root: the control plane over DynamoDB, wired once per cold start
- * from the Lambda's environment.
+ * The AWS composition root: the whole control plane over DynamoDB (state,
+ * join tokens, used proofs, rate limits), S3 (snapshots, status, the CA's
+ * public state, replication bookkeeping), EventBridge (changes) and KMS
+ * (every private key), wired once per cold start from the Lambda's
+ * environment. Every function (api, ingest, compile, sweep, relay,
+ * registrar, reconcile) composes the same plane and calls its part.
  *
  * | variable | |
  * |---|---|
  * | `WEFT_TABLE_NAME` | the DynamoDB table (required) |
+ * | `WEFT_BUCKET_NAME` | the S3 bucket (required) |
+ * | `WEFT_EVENT_BUS_NAME` | the EventBridge bus changes are published on (required) |
+ * | `WEFT_KMS_ALIAS_PREFIX` | `alias/weft/<id>`: the CA's keys are created under it on first use (required) |
+ * | `WEFT_KMS_KEY_TAG` | the `weft:control-plane` tag value those keys carry, which IAM matches (required) |
+ * | `WEFT_RELAY_KEY_ARN` | the KMS key relay events are signed with (required with peers) |
+ * | `WEFT_PEERS` | the peer clouds as JSON `[{"cloud","url","keys":[JWK with kid]}]` (default none) |
+ * | `WEFT_ROOT_CERT` | a federated mesh's root certificate, PEM (default: the CA keeps its own root in KMS) |
  * | `WEFT_OPERATOR_ISSUER`, `WEFT_OPERATOR_AUDIENCE` | operator tokens' `iss` and `aud` (required) |
  * | `WEFT_OPERATOR_JWKS_URL` or `WEFT_OPERATOR_JWKS` | their keys: an https URL, or the JWKS as JSON (one is required) |
  * | `WEFT_OPERATOR_ROLE_CLAIM` | the claim holding `admin` or `viewer` (default `role`) |
  *
- * Workload identity is off here for now, and says so once per cold start: a
- * Lambda has no disk that keeps a CA's private keys safe and shared, and
- * concurrent cold starts cannot safely create one CA. The keys belong in KMS
- * (`Signer` on `kms:Sign`), which a later cloud issue wires. Until then the
- * identity paths answer 404 saying why; a caller that has a CA (a test, a
- * custom build) passes `openCa`, and join tokens then live in the state
- * table (`DynamoDbJoinTokenStore`).
+ * A test injects what it runs instead (a client per service, a key ring, a
+ * CA opener); each injected part makes its variable optional.
  *
  * @module
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { ApiLogger } from '../../shared/api/create-api.js';
 import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
 import type { Api } from '../../shared/api/types.js';
+import type { EventBus } from '../../shared/events/event-bus.js';
+import { BlobCaStore } from '../../shared/identity/blob-ca-store.js';
 import type { MeshCa } from '../../shared/identity/ca.js';
-import { type ControlPlane, composeControlPlane } from '../control-plane/compose-control-plane.js';
+import { caOpener } from '../../shared/identity/ca-opener.js';
+import type { KeyRing, Signer } from '../../shared/identity/signer.js';
 import {
-  type CloudPorts,
-  consoleJsonLogger,
-  type Env,
-  EnvConfig,
-  operatorAuthFromEnv,
-} from '../control-plane/startup.js';
+  type Federation,
+  type RelayPeer,
+  relayPeerSchema,
+  relayPublicKeyOf,
+} from '../../shared/replication/federation.js';
+import type { PeerTransport } from '../../shared/replication/transport.js';
+import type { BlobStore } from '../../shared/storage/blob-store.js';
+import { type ControlPlane, composeControlPlane } from '../control-plane/compose-control-plane.js';
+import { consoleJsonLogger, type Env, EnvConfig, operatorAuthFromEnv } from '../control-plane/startup.js';
 import { DynamoDbJoinTokenStore } from './dynamodb-join-token-store.js';
+import { DynamoDbRateLimiter } from './dynamodb-rate-limiter.js';
+import { DynamoDbReplayCache } from './dynamodb-replay-cache.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
+import { EventBridgeEventBus } from './eventbridge-event-bus.js';
+import { KmsKeyRing } from './kms-key-ring.js';
+import { KmsSigner } from './kms-signer.js';
+import { S3BlobStore } from './s3-blob-store.js';
 
+/** What a caller (a test, a custom build) may hand in instead of what the environment names. */
 export interface AwsCompositionOptions {
   /** @default a client for the Lambda's own region and role */
   readonly client?: DynamoDBClient;
+  /** @default a client for the Lambda's own region and role */
+  readonly s3?: S3Client;
+  /** @default a client for the Lambda's own region and role */
+  readonly kms?: KMSClient;
+  /** @default a client for the Lambda's own region and role */
+  readonly eventBridge?: EventBridgeClient;
+  /** @default S3 in `WEFT_BUCKET_NAME` */
+  readonly blobs?: BlobStore;
+  /** @default EventBridge bus `WEFT_EVENT_BUS_NAME` */
+  readonly bus?: EventBus;
+  /** Where the CA's private keys live. @default KMS, under `WEFT_KMS_ALIAS_PREFIX` */
+  readonly keys?: KeyRing;
+  /** Opens the mesh CA. @default the CA's state in the bucket, its keys in `keys` */
+  readonly openCa?: (trustDomain: string) => Promise<MeshCa>;
+  /** The relay key. @default KMS key `WEFT_RELAY_KEY_ARN` */
+  readonly relaySigner?: Signer;
+  /** @default HTTP with `fetch` */
+  readonly peerTransport?: PeerTransport;
+  /** How webhooks and relays are POSTed. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
   /** @default JSON lines on the console (CloudWatch Logs) */
   readonly logger?: ApiLogger;
-  /**
-   * Opens the mesh CA of a trust domain; turns workload identity on, issuing as provider `aws`.
-   * @default none: identity is off until the KMS signer lands (see the module comment)
-   */
-  readonly openCa?: (trustDomain: string) => Promise<MeshCa>;
-  /** The adapters that have landed (blobs, bus). @default none: distribution off */
-  readonly ports?: Omit<CloudPorts, 'openCa' | 'joinTokens'>;
 }
 
-/** What a cold start logs when it serves no identity. */
-export const AWS_IDENTITY_OFF =
-  'workload identity is off on AWS: CA keys belong in KMS, which a later release wires; ' +
-  '/v1/bundle, /v1/join-tokens, /v1/attest and /v1/svid/* answer 404';
+/** Attestation attempts per source across every instance, and SVID renewals (the identity service's defaults). */
+const ATTEST_LIMIT = { limit: 60, windowMs: 60_000 };
+const SVID_LIMIT = { limit: 600, windowMs: 60_000 };
+
+/** The AWS environment, read and checked at once, before anything is built. */
+export interface AwsConfig {
+  readonly tableName: string;
+  readonly bucketName?: string;
+  readonly busName?: string;
+  readonly kmsAliasPrefix?: string;
+  readonly kmsKeyTag?: string;
+  readonly relayKeyArn?: string;
+  readonly peers: readonly RelayPeer[];
+  readonly rootCertPem?: string;
+  readonly auth: ReturnType<typeof operatorAuthFromEnv>;
+}
 
 /**
- * Builds the control plane from `env` through `composeControlPlane`. Does no
- * I/O: the table and the JWKS are first touched by the first request.
+ * Reads the environment (see the module comment). Does no I/O.
  *
  * @throws ConfigurationError naming every missing or malformed variable.
+ */
+export function readAwsConfig(env: Env, options: AwsCompositionOptions = {}): AwsConfig {
+  const config = new EnvConfig(env);
+  const need = (name: string, detail: string, injected: unknown) =>
+    injected ? config.optional(name) : config.require(name, detail);
+  const tableName = config.require('WEFT_TABLE_NAME', 'is not set: the DynamoDB table that holds the state');
+  const bucketName = need(
+    'WEFT_BUCKET_NAME',
+    'is not set: the S3 bucket for snapshots and status',
+    options.blobs,
+  );
+  const busName = need('WEFT_EVENT_BUS_NAME', 'is not set: the EventBridge bus changes go on', options.bus);
+  const injectedKeys = options.keys ?? options.openCa;
+  const kmsAliasPrefix = need(
+    'WEFT_KMS_ALIAS_PREFIX',
+    'is not set: the KMS alias prefix of the CA keys',
+    injectedKeys,
+  );
+  if (kmsAliasPrefix && !/^alias\/[A-Za-z0-9/_-]{1,200}$/.test(kmsAliasPrefix))
+    config.invalid(
+      'WEFT_KMS_ALIAS_PREFIX',
+      `must look like alias/weft/<id>, got ${JSON.stringify(kmsAliasPrefix)}`,
+    );
+  const kmsKeyTag = need(
+    'WEFT_KMS_KEY_TAG',
+    'is not set: the weft:control-plane tag of the CA keys',
+    injectedKeys,
+  );
+  const peers = readPeers(config);
+  const relayKeyArn =
+    peers.length > 0
+      ? need(
+          'WEFT_RELAY_KEY_ARN',
+          'is not set: the KMS key relay events to the peers are signed with',
+          options.relaySigner,
+        )
+      : config.optional('WEFT_RELAY_KEY_ARN');
+  const rootCertPem = config.optional('WEFT_ROOT_CERT');
+  if (rootCertPem && !rootCertPem.includes('-----BEGIN CERTIFICATE-----'))
+    config.invalid('WEFT_ROOT_CERT', 'must be the mesh root certificate in PEM');
+  const auth = operatorAuthFromEnv(config);
+  config.check('weft on AWS');
+  return {
+    tableName,
+    ...(bucketName && { bucketName }),
+    ...(busName && { busName }),
+    ...(kmsAliasPrefix && { kmsAliasPrefix }),
+    ...(kmsKeyTag && { kmsKeyTag }),
+    ...(relayKeyArn && { relayKeyArn }),
+    peers,
+    ...(rootCertPem && { rootCertPem }),
+    auth,
+  };
+}
+
+function readPeers(config: EnvConfig): RelayPeer[] {
+  const text = config.optional('WEFT_PEERS');
+  if (text === undefined) return [];
+  try {
+    const parsed = relayPeerSchema.array().max(8).safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data as RelayPeer[];
+    const issue = parsed.error.issues[0];
+    config.invalid(
+      'WEFT_PEERS',
+      `is not a peer list: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
+    );
+  } catch {
+    config.invalid(
+      'WEFT_PEERS',
+      'must be JSON: [{"cloud": "gcp", "url": "https://...", "keys": [{"kid": ...}]}]',
+    );
+  }
+  return [];
+}
+
+/**
+ * Builds the control plane from `env` through `composeControlPlane`. The
+ * one I/O at a cold start is reading the relay key's public half (its
+ * `kid`), and only with peers.
+ *
+ * @throws ConfigurationError naming every missing or malformed variable (synchronously, before any I/O).
  */
 export function composeAwsControlPlane(
   env: Env = process.env,
   options: AwsCompositionOptions = {},
-): ControlPlane {
-  const config = new EnvConfig(env);
-  const tableName = config.require('WEFT_TABLE_NAME', 'is not set: the DynamoDB table that holds the state');
-  const auth = operatorAuthFromEnv(config);
-  config.check('weft on AWS');
+): Promise<ControlPlane> {
+  const config = readAwsConfig(env, options);
+  const { tableName } = config;
   const client = options.client ?? new DynamoDBClient({});
   const logger = options.logger ?? consoleJsonLogger({ cloud: 'aws' });
-  if (!options.openCa) logger.info({ msg: AWS_IDENTITY_OFF });
-  return composeControlPlane({
-    cloud: 'aws',
-    store: new DynamoDbStateStore({ client, tableName }),
-    authenticate: createOperatorAuthenticator(auth),
-    logger,
-    ...options.ports,
-    ...(options.openCa && {
-      openCa: options.openCa,
+  const kms = options.kms ?? new KMSClient({});
+  const blobs =
+    options.blobs ?? new S3BlobStore({ client: options.s3 ?? new S3Client({}), bucket: config.bucketName! });
+  const bus =
+    options.bus ??
+    new EventBridgeEventBus({
+      client: options.eventBridge ?? new EventBridgeClient({}),
+      busName: config.busName!,
+    });
+  const openCa =
+    options.openCa ??
+    caOpener({
+      store: new BlobCaStore(blobs),
+      keys:
+        options.keys ??
+        new KmsKeyRing({ client: kms!, aliasPrefix: config.kmsAliasPrefix!, keyTag: config.kmsKeyTag! }),
+      providers: ['aws'],
+      ...(config.rootCertPem && { root: { certPem: config.rootCertPem } }),
+    });
+  const build = async (): Promise<ControlPlane> => {
+    const federation = config.peers.length > 0 ? await awsFederation(config, options, kms) : undefined;
+    return composeControlPlane({
+      cloud: 'aws',
+      store: new DynamoDbStateStore({ client, tableName }),
+      authenticate: createOperatorAuthenticator(config.auth),
+      logger,
+      openCa,
       joinTokens: new DynamoDbJoinTokenStore({ client, tableName }),
-    }),
-  });
+      // Shared through the table: a proof used at one instance is used at all, and limits add up.
+      replayCache: new DynamoDbReplayCache({ client, tableName }),
+      rateLimiters: {
+        attest: new DynamoDbRateLimiter({ client, tableName, name: 'attest', ...ATTEST_LIMIT }),
+        svid: new DynamoDbRateLimiter({ client, tableName, name: 'svid', ...SVID_LIMIT }),
+      },
+      blobs,
+      bus,
+      ...(federation && { federation }),
+      ...(options.peerTransport && { peerTransport: options.peerTransport }),
+      ...(options.fetch && { fetch: options.fetch }),
+    });
+  };
+  return build();
+}
+
+async function awsFederation(
+  config: AwsConfig,
+  options: AwsCompositionOptions,
+  kms: KMSClient | undefined,
+): Promise<Federation> {
+  const signer = options.relaySigner ?? new KmsSigner({ client: kms!, keyId: config.relayKeyArn! });
+  const { kid } = await relayPublicKeyOf(signer, 'aws');
+  return { self: 'aws', signingKey: { kid, signer }, peers: config.peers };
 }
 
 /**
  * Builds the API from `env`: the control plane's HTTP edge.
  *
  * @throws ConfigurationError naming every missing or malformed variable.
- * @example
- * export const handler = createAwsApiHandler(composeOnFirstCall(() => composeAwsApi()));
  */
-export function composeAwsApi(env: Env = process.env, options: AwsCompositionOptions = {}): Api {
-  return composeAwsControlPlane(env, options).api;
+export async function composeAwsApi(
+  env: Env = process.env,
+  options: AwsCompositionOptions = {},
+): Promise<Api> {
+  return (await composeAwsControlPlane(env, options)).api;
 }

@@ -106,6 +106,10 @@ export interface ControlPlane {
   readonly api: Api;
   /** Writes outside the API, published like the API's. */
   readonly resources: ResourceWriter;
+  /** The state store it was composed over (for readers beside the API: the registrar). */
+  readonly store: StateStore;
+  /** The blob store it was composed over, when it has one. */
+  readonly blobs?: BlobStore;
   /** Workload identity, when `openCa` and `joinTokens` were given. */
   readonly identity?: IdentityService;
   /** Whether snapshots are compiled, signed and stored here. */
@@ -173,6 +177,10 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
           ...(ports.rateLimiters?.attest && { attestLimiter: ports.rateLimiters.attest }),
           ...(ports.rateLimiters?.svid && { svidLimiter: ports.rateLimiters.svid }),
           ...(ports.replayCache && { replayCache: ports.replayCache }),
+          // An installed intermediate changes every snapshot's bundle (read when called: declared below).
+          onAuthorityChanged: async () => {
+            await distributor?.compileAll();
+          },
         })
       : undefined;
 
@@ -257,11 +265,14 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
       }),
     ...(publisher && { onWrite: (records) => publisher.publish(records) }),
     ...(replication && { replication }),
+    ...(blobs && { registration: { blobs } }),
   });
 
   return {
     api,
     resources,
+    store,
+    ...(blobs && { blobs }),
     ...(identity && { identity }),
     distributes: distributor !== undefined,
     compile: async (events) => distributor?.handle(events.filter((e) => e.type === RESOURCE_CHANGED)),

@@ -179,17 +179,29 @@ export function consoleJsonLogger(fields: Record<string, unknown> = {}): ApiLogg
  * A getter that builds `T` on its first call and keeps it for the life of
  * the instance: once per cold start, and never at import, so a module can be
  * imported (by tests, by the runtime's loader) without configuration. A
- * failed composition is logged and thrown on every call; the environment of
- * an instance does not change, so there is nothing to retry.
+ * composition that throws is logged and thrown on every call: the
+ * environment of an instance does not change, so there is nothing to retry.
+ * One that returns a promise which rejects (a key service unreachable at a
+ * cold start) is logged and tried afresh on the next call.
  */
 export function onFirstCall<T>(compose: () => T, logger: ApiLogger = consoleJsonLogger()): () => T {
   let built: { value: T } | undefined;
+  const failed = (error: unknown) =>
+    logger.error({ msg: 'weft failed to start', error: (error as Error)?.message ?? String(error) });
   return () => {
     if (!built) {
       try {
-        built = { value: compose() };
+        const value = compose();
+        const kept = { value };
+        built = kept;
+        if (value instanceof Promise) {
+          value.catch((error) => {
+            failed(error);
+            if (built === kept) built = undefined;
+          });
+        }
       } catch (error) {
-        logger.error({ msg: 'weft failed to start', error: (error as Error).message ?? String(error) });
+        failed(error);
         throw error;
       }
     }
@@ -198,9 +210,12 @@ export function onFirstCall<T>(compose: () => T, logger: ApiLogger = consoleJson
 }
 
 /** An Api that composes the real one on its first call ({@link onFirstCall}). */
-export function composeOnFirstCall(compose: () => Api, logger: ApiLogger = consoleJsonLogger()): Api {
+export function composeOnFirstCall(
+  compose: () => Api | Promise<Api>,
+  logger: ApiLogger = consoleJsonLogger(),
+): Api {
   const api = onFirstCall(compose, logger);
-  return async (request) => api()(request);
+  return async (request) => (await api())(request);
 }
 
 /** What a cloud's composition root says about itself. */

@@ -7,6 +7,7 @@
  * @module
  */
 import type { CloudEvent } from '../../shared/events/cloud-event.js';
+import type { SweepReport } from '../../shared/replication/anti-entropy.js';
 import type { ControlPlane } from './compose-control-plane.js';
 
 /** What one compile invocation did. */
@@ -34,4 +35,24 @@ export async function compileEvents(
 /** Republishes what the bus missed; resolves with how many events went out. */
 export async function sweepChanges(plane: ControlPlane): Promise<{ published: number }> {
   return { published: await plane.sweep() };
+}
+
+/** What one scheduled sweep did: the outbox, then anti-entropy with every peer. */
+export interface SweepOutcome {
+  readonly published: number;
+  readonly peers: readonly SweepReport[];
+}
+
+/**
+ * The scheduled sweep of a cloud function: republishes what the bus missed,
+ * then compares with each peer and pulls what is missing (nothing without
+ * peers). A peer that cannot be reached is in the report, not thrown: the
+ * next sweep tries again, and a retried invocation would only repeat the
+ * outbox.
+ */
+export async function sweepAll(plane: ControlPlane): Promise<SweepOutcome> {
+  const published = await plane.sweep();
+  const peers = await plane.antiEntropy();
+  await plane.idle();
+  return { published, peers };
 }

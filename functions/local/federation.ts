@@ -19,8 +19,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calculateJwkThumbprint } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MeshCa } from '../../shared/identity/ca.js';
 import { createRootCertificate } from '../../shared/identity/ca-certificates.js';
 import { FileCaStore } from '../../shared/identity/file-ca-store.js';
@@ -29,7 +28,12 @@ import { signIntermediateCsr } from '../../shared/identity/intermediate-csr.js';
 import { x509 } from '../../shared/identity/x509.js';
 import { ValidationError } from '../../shared/model/errors.js';
 import { PROVIDERS, type Provider } from '../../shared/model/specs.js';
-import type { Federation, RelayPublicKey } from '../../shared/replication/federation.js';
+import {
+  type Federation,
+  type RelayPublicKey,
+  relayPublicKeyOf,
+  relayPublicKeySchema,
+} from '../../shared/replication/federation.js';
 
 const YEAR_MS = 365 * 86_400_000;
 const ROOT_KEY = 'root';
@@ -122,10 +126,7 @@ export async function prepareCloud(options: {
 
 /** `cloud`'s relay key in `cloudDir` (made on first use), public half. */
 export async function relayPublicKey(cloudDir: string, cloud: Provider): Promise<RelayPublicKey> {
-  const signer = await new FileKeyRing(cloudDir).open(RELAY_KEY);
-  const { x, y } = await signer.publicKeyJwk();
-  const jwk = { kty: 'EC' as const, crv: 'P-256' as const, x: x!, y: y! };
-  return { kid: `relay-${cloud}-${(await calculateJwkThumbprint(jwk)).slice(0, 12)}`, ...jwk };
+  return relayPublicKeyOf(await new FileKeyRing(cloudDir).open(RELAY_KEY), cloud);
 }
 
 const federationFileSchema = z.object({
@@ -134,13 +135,7 @@ const federationFileSchema = z.object({
     z.object({
       cloud: z.enum(PROVIDERS),
       url: z.url(),
-      relayKey: z.object({
-        kid: z.string(),
-        kty: z.literal('EC'),
-        crv: z.literal('P-256'),
-        x: z.string(),
-        y: z.string(),
-      }),
+      relayKey: relayPublicKeySchema,
     }),
   ),
 });

@@ -2,7 +2,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAwsApiHandler, handler } from '../../../functions/aws/api-handler.js';
-import { composeAwsApi } from '../../../functions/aws/composition.js';
+import { composeAwsApi, readAwsConfig } from '../../../functions/aws/composition.js';
+
+/** Every AWS resource variable, pointing at nothing: composition does no I/O. */
+const AWS_RESOURCES = {
+  WEFT_TABLE_NAME: 'weft',
+  WEFT_BUCKET_NAME: 'weft-bucket',
+  WEFT_EVENT_BUS_NAME: 'weft-bus',
+  WEFT_KMS_ALIAS_PREFIX: 'alias/weft/test',
+  WEFT_KMS_KEY_TAG: 'test',
+};
+
 import { ConfigurationError } from '../../../functions/control-plane/startup.js';
 import type { ApiRequest } from '../../../shared/api/types.js';
 import { describeApiContract } from '../../contract/api.js';
@@ -143,15 +153,19 @@ describe('composeAwsApi', () => {
   it('names every missing variable at once', () => {
     const error = (() => {
       try {
-        composeAwsApi({});
+        readAwsConfig({});
       } catch (e) {
         return e as ConfigurationError;
       }
-      throw new Error('composeAwsApi({}) did not throw');
+      throw new Error('readAwsConfig({}) did not throw');
     })();
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.variables).toEqual([
       'WEFT_TABLE_NAME',
+      'WEFT_BUCKET_NAME',
+      'WEFT_EVENT_BUS_NAME',
+      'WEFT_KMS_ALIAS_PREFIX',
+      'WEFT_KMS_KEY_TAG',
       'WEFT_OPERATOR_ISSUER',
       'WEFT_OPERATOR_AUDIENCE',
       'WEFT_OPERATOR_JWKS_URL',
@@ -160,15 +174,15 @@ describe('composeAwsApi', () => {
   });
 
   it('refuses a plain-http JWKS URL, malformed inline keys, or both at once', async () => {
-    const base = { WEFT_TABLE_NAME: 't', WEFT_OPERATOR_ISSUER: 'i', WEFT_OPERATOR_AUDIENCE: 'a' };
-    expect(() => composeAwsApi({ ...base, WEFT_OPERATOR_JWKS_URL: 'http://idp.example/jwks' })).toThrow(
+    const base = { ...AWS_RESOURCES, WEFT_OPERATOR_ISSUER: 'i', WEFT_OPERATOR_AUDIENCE: 'a' };
+    expect(() => readAwsConfig({ ...base, WEFT_OPERATOR_JWKS_URL: 'http://idp.example/jwks' })).toThrow(
       /WEFT_OPERATOR_JWKS_URL must be an https URL/,
     );
-    expect(() => composeAwsApi({ ...base, WEFT_OPERATOR_JWKS: '{"keys": 1}' })).toThrow(
+    expect(() => readAwsConfig({ ...base, WEFT_OPERATOR_JWKS: '{"keys": 1}' })).toThrow(
       /WEFT_OPERATOR_JWKS must be a JWKS/,
     );
     expect(() =>
-      composeAwsApi({
+      readAwsConfig({
         ...base,
         WEFT_OPERATOR_JWKS: '{}',
         WEFT_OPERATOR_JWKS_URL: 'https://idp.example/jwks',
@@ -176,10 +190,42 @@ describe('composeAwsApi', () => {
     ).toThrow(/both set/);
   });
 
+  it('refuses malformed peers, a relay key missing with peers, a bad alias prefix and a root that is no PEM', () => {
+    const base = {
+      ...AWS_RESOURCES,
+      WEFT_OPERATOR_ISSUER: 'i',
+      WEFT_OPERATOR_AUDIENCE: 'a',
+      WEFT_OPERATOR_JWKS_URL: 'https://idp.example/jwks',
+    };
+    expect(() => readAwsConfig({ ...base, WEFT_PEERS: 'gcp' })).toThrow(/WEFT_PEERS must be JSON/);
+    expect(() => readAwsConfig({ ...base, WEFT_PEERS: '[{"cloud":"gcp"}]' })).toThrow(
+      /WEFT_PEERS is not a peer list/,
+    );
+    const peer = {
+      cloud: 'gcp',
+      url: 'https://gcp.example',
+      keys: [{ kid: 'relay-gcp-1', kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }],
+    };
+    expect(() => readAwsConfig({ ...base, WEFT_PEERS: JSON.stringify([peer]) })).toThrow(
+      /WEFT_RELAY_KEY_ARN is not set/,
+    );
+    expect(
+      readAwsConfig({
+        ...base,
+        WEFT_PEERS: JSON.stringify([peer]),
+        WEFT_RELAY_KEY_ARN: 'arn:aws:kms:us-east-1:1:key/k',
+      }).peers,
+    ).toEqual([peer]);
+    expect(() => readAwsConfig({ ...base, WEFT_KMS_ALIAS_PREFIX: 'weft' })).toThrow(
+      /WEFT_KMS_ALIAS_PREFIX must look like alias/,
+    );
+    expect(() => readAwsConfig({ ...base, WEFT_ROOT_CERT: 'root' })).toThrow(/WEFT_ROOT_CERT must be/);
+  });
+
   it('composes without I/O from a complete environment', async () => {
     const { env } = await createTestOperators();
     const client = new DynamoDBClient({ region: 'local', endpoint: 'http://127.0.0.1:9' });
-    const api = composeAwsApi({ ...env, WEFT_TABLE_NAME: 'weft' }, { client });
+    const api = await composeAwsApi({ ...env, ...AWS_RESOURCES }, { client });
     expect((await api({ method: 'GET', path: '/healthz', query: {}, headers: {} })).status).toBe(200);
     client.destroy();
   });

@@ -39,7 +39,10 @@ describe('AWS compile and sweep handlers (middy, EventBridge events)', () => {
 
   it('answers how many events the sweep published', async () => {
     const { plane } = await testControlPlane('aws');
-    expect(await createAwsSweepHandler(() => plane)(scheduled, context)).toEqual({ published: 10 });
+    expect(await createAwsSweepHandler(() => plane)(scheduled, context)).toEqual({
+      published: 10,
+      peers: [],
+    });
   });
 
   it('throws on an event whose detail is not a CloudEvent, so EventBridge retries and dead-letters it', async () => {

@@ -1,17 +1,20 @@
 /**
- * The AWS composition's identity wiring: off by default, saying so once per
- * cold start; on with an injected CA, join tokens then spent in the state
- * table (dynalite here).
+ * The AWS composition's identity wiring with an injected CA (memory keys):
+ * issuing as provider aws, join tokens spent in the state table (dynalite
+ * here). The deployed wiring (CA state in S3, keys in KMS) runs on moto in
+ * aws-end-to-end.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AWS_IDENTITY_OFF, composeAwsApi } from '../../../functions/aws/composition.js';
+import { composeAwsApi } from '../../../functions/aws/composition.js';
 import { ensureTable } from '../../../functions/aws/dynamodb-state-store.js';
 import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from '../../../functions/local/embedded-dynamodb.js';
 import type { ApiResponse } from '../../../shared/api/types.js';
+import { LocalEventBus } from '../../../shared/events/local-event-bus.js';
 import { MeshCa } from '../../../shared/identity/ca.js';
 import { MemoryCaStore } from '../../../shared/identity/ca-store.js';
 import { MemoryKeyRing } from '../../../shared/identity/memory-key-ring.js';
 import { x509 } from '../../../shared/identity/x509.js';
+import { MemoryBlobStore } from '../../../shared/storage/memory-blob-store.js';
 import { createTestOperators } from '../../support/api.js';
 import { makeCsr } from '../../support/csr.js';
 import { GATEWAY_ID, meshDoc } from '../../support/identity-api.js';
@@ -26,21 +29,20 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function compose(withCa: boolean) {
+async function compose() {
   const operators = await createTestOperators();
   const lines: Record<string, unknown>[] = [];
   const logger = { info: (e: Record<string, unknown>) => lines.push(e), error: () => {} };
   const caStore = new MemoryCaStore();
   const keys = new MemoryKeyRing();
-  const api = composeAwsApi(
+  const api = await composeAwsApi(
     { ...operators.env, WEFT_TABLE_NAME: TABLE },
     {
       client: db.client,
       logger,
-      ...(withCa && {
-        openCa: (trustDomain: string) =>
-          MeshCa.open({ trustDomain, store: caStore, keys, providers: ['aws'] }),
-      }),
+      blobs: new MemoryBlobStore(),
+      bus: new LocalEventBus(),
+      openCa: (trustDomain: string) => MeshCa.open({ trustDomain, store: caStore, keys, providers: ['aws'] }),
     },
   );
   const call = (method: string, path: string, body?: unknown, admin = false): Promise<ApiResponse> =>
@@ -59,17 +61,8 @@ async function compose(withCa: boolean) {
 }
 
 describe('composeAwsApi and workload identity', () => {
-  it('is off without a CA, logged once at composition; identity paths answer 404 saying so', async () => {
-    const { call, lines } = await compose(false);
-    expect(lines).toEqual([{ msg: AWS_IDENTITY_OFF }]);
-    const res = await call('GET', '/v1/bundle');
-    expect(res.status).toBe(404);
-    expect(JSON.parse(res.body).detail).toMatch(/identity is not enabled/);
-    expect(lines).toHaveLength(1);
-  });
-
   it('with a CA: issues as provider aws, join tokens spent once in the state table', async () => {
-    const { call, lines } = await compose(true);
+    const { call, lines } = await compose();
     expect(lines).toEqual([]);
     expect((await call('PUT', '/v1/meshes/default', meshDoc(), true)).status).toBe(201);
     const minted = await call('POST', '/v1/join-tokens', { spiffeId: GATEWAY_ID }, true);
