@@ -72,39 +72,16 @@ export const WEFT_FUNCTIONS: readonly WeftFunction[] = [
   },
 ];
 
-/**
- * Environment variables the functions read (functions/aws/composition.ts
- * checks them all at a cold start and names every one missing).
- */
-export const WEFT_ENV = {
-  table: 'WEFT_TABLE_NAME',
-  bucket: 'WEFT_BUCKET_NAME',
-  bus: 'WEFT_EVENT_BUS_NAME',
-  /** KMS alias prefix under which the CA's keys are created on first use: `alias/weft/<id>`. */
-  kmsAliasPrefix: 'WEFT_KMS_ALIAS_PREFIX',
-  /** Value of the `weft:control-plane` tag on keys the CA creates (what IAM conditions match). */
-  kmsKeyTag: 'WEFT_KMS_KEY_TAG',
-  /** ARN of the relay key the construct creates. */
-  relayKey: 'WEFT_RELAY_KEY_ARN',
-  /** Peer clouds as JSON: `[{"cloud","url","keys":[JWK with kid]}]`; unset or `[]`: no replication. */
-  peers: 'WEFT_PEERS',
-  /** The Environment a tag-registered Workload is in when it has no `weft:environment` tag. */
-  defaultEnvironment: 'WEFT_DEFAULT_ENVIRONMENT',
-  operatorIssuer: 'WEFT_OPERATOR_ISSUER',
-  operatorAudience: 'WEFT_OPERATOR_AUDIENCE',
-  operatorJwksUrl: 'WEFT_OPERATOR_JWKS_URL',
-} as const;
-
-/** The EventBridge `source` of events weft publishes in this cloud (`aws.*` is AWS's own). */
-export const WEFT_EVENT_SOURCE = 'dev.weft.aws';
-/** The tag whose value marks a KMS key (and other resources) as this control plane's. */
-export const WEFT_CONTROL_PLANE_TAG = 'weft:control-plane';
+export { WEFT_CONTROL_PLANE_TAG, WEFT_ENV, WEFT_EVENT_SOURCE } from '../../functions/aws/environment.js';
 
 /**
  * How every function is bundled (esbuild, locally: no Docker), the same for
- * `cdk synth` and the bench. The AWS SDK v3 is taken from the nodejs22.x
- * runtime, not bundled: the runtime ships it, and bundling the five clients
- * the functions use would put most bundles past 300 KB minified.
+ * `cdk synth` and the bench. The AWS SDK v3 clients are bundled, not taken
+ * from the nodejs22.x runtime: `npm run bench -- functions` measured a cold
+ * import about twice as fast bundled (esbuild keeps only what is used, in
+ * one file, where the runtime's copy is many CommonJS files loaded one by
+ * one), and the version deployed is then the version tested. The price is
+ * size: see bench/results/functions.json and the README.
  */
 export const WEFT_BUNDLING = {
   format: 'esm',
@@ -112,9 +89,9 @@ export const WEFT_BUNDLING = {
   platform: 'node',
   minify: true,
   sourcemap: false,
-  external: ['@aws-sdk/*'],
+  external: [] as string[],
   mainFields: ['module', 'main'],
-  /** ESM output with CommonJS dependencies inside needs `require` and `__dirname`. */
+  /** ESM output with CommonJS dependencies inside needs `require`. */
   banner:
     "import { createRequire as __weftRequire } from 'node:module'; const require = __weftRequire(import.meta.url);",
 } as const;
