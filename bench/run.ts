@@ -8,6 +8,7 @@ import { benchCli } from './cli.js';
 import { benchCompile } from './compile.js';
 import { benchConvergence } from './convergence.js';
 import { benchDataplane } from './dataplane.js';
+import { benchFunctions } from './functions.js';
 import { benchIdentity } from './identity.js';
 import { benchReplication } from './replication.js';
 
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   compile: benchCompile,
   convergence: benchConvergence,
   dataplane: benchDataplane,
+  functions: benchFunctions,
   identity: benchIdentity,
   replication: benchReplication,
 };
