@@ -16,7 +16,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 export type HttpApiHandler = (
   event: APIGatewayProxyEventV2,
   context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2 | undefined | void>;
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** A Lambda context that is enough for middy. */
 export function lambdaContext(functionName: string): Context {
