@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,6 +47,19 @@ describe('controlPlanePropsFromContext', () => {
       ...PLACEHOLDER_OPERATOR,
       peers: [],
     });
+  });
+
+  it('reads a federated root certificate from the file weft:rootCert names, and says when it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-cdk-root-'));
+    const file = join(dir, 'root.pem');
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    writeFileSync(file, pem);
+    const base = { 'weft:placeholders': 'true' };
+    expect(controlPlanePropsFromContext(node({ ...base, 'weft:rootCert': file })).rootCertPem).toBe(pem);
+    expect(() =>
+      controlPlanePropsFromContext(node({ ...base, 'weft:rootCert': join(dir, 'missing.pem') })),
+    ).toThrow(/weft:rootCert: cannot read .*missing\.pem/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses malformed flags and peers', () => {
