@@ -29,23 +29,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { ApiLogger } from '../../shared/api/create-api.js';
-import { createOperatorAuthenticator } from '../../shared/api/operator-auth.js';
 import type { Api } from '../../shared/api/types.js';
-import type { EventBus } from '../../shared/events/event-bus.js';
-import { BlobCaStore } from '../../shared/identity/blob-ca-store.js';
-import type { MeshCa } from '../../shared/identity/ca.js';
-import { caOpener } from '../../shared/identity/ca-opener.js';
-import type { KeyRing, Signer } from '../../shared/identity/signer.js';
+import type { RelayPeer } from '../../shared/replication/federation.js';
 import {
-  type Federation,
-  type RelayPeer,
-  relayPeerSchema,
-  relayPublicKeyOf,
-} from '../../shared/replication/federation.js';
-import type { PeerTransport } from '../../shared/replication/transport.js';
-import type { BlobStore } from '../../shared/storage/blob-store.js';
-import { type ControlPlane, composeControlPlane } from '../control-plane/compose-control-plane.js';
+  assembleCloudPlane,
+  type CloudCompositionOptions,
+  cloudCaOpener,
+  readFederation,
+  readRootCert,
+  requiredUnless,
+} from '../control-plane/cloud-config.js';
+import type { ControlPlane } from '../control-plane/compose-control-plane.js';
 import { consoleJsonLogger, type Env, EnvConfig, operatorAuthFromEnv } from '../control-plane/startup.js';
 import { DynamoDbJoinTokenStore } from './dynamodb-join-token-store.js';
 import { DynamoDbRateLimiter } from './dynamodb-rate-limiter.js';
@@ -57,7 +51,7 @@ import { KmsSigner } from './kms-signer.js';
 import { S3BlobStore } from './s3-blob-store.js';
 
 /** What a caller (a test, a custom build) may hand in instead of what the environment names. */
-export interface AwsCompositionOptions {
+export interface AwsCompositionOptions extends CloudCompositionOptions {
   /** @default a client for the Lambda's own region and role */
   readonly client?: DynamoDBClient;
   /** @default a client for the Lambda's own region and role */
@@ -66,27 +60,7 @@ export interface AwsCompositionOptions {
   readonly kms?: KMSClient;
   /** @default a client for the Lambda's own region and role */
   readonly eventBridge?: EventBridgeClient;
-  /** @default S3 in `WEFT_BUCKET_NAME` */
-  readonly blobs?: BlobStore;
-  /** @default EventBridge bus `WEFT_EVENT_BUS_NAME` */
-  readonly bus?: EventBus;
-  /** Where the CA's private keys live. @default KMS, under `WEFT_KMS_ALIAS_PREFIX` */
-  readonly keys?: KeyRing;
-  /** Opens the mesh CA. @default the CA's state in the bucket, its keys in `keys` */
-  readonly openCa?: (trustDomain: string) => Promise<MeshCa>;
-  /** The relay key. @default KMS key `WEFT_RELAY_KEY_ARN` */
-  readonly relaySigner?: Signer;
-  /** @default HTTP with `fetch` */
-  readonly peerTransport?: PeerTransport;
-  /** How webhooks and relays are POSTed. @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
-  /** @default JSON lines on the console (CloudWatch Logs) */
-  readonly logger?: ApiLogger;
 }
-
-/** Attestation attempts per source across every instance, and SVID renewals (the identity service's defaults). */
-const ATTEST_LIMIT = { limit: 60, windowMs: 60_000 };
-const SVID_LIMIT = { limit: 600, windowMs: 60_000 };
 
 /** The AWS environment, read and checked at once, before anything is built. */
 export interface AwsConfig {
@@ -109,7 +83,7 @@ export interface AwsConfig {
 export function readAwsConfig(env: Env, options: AwsCompositionOptions = {}): AwsConfig {
   const config = new EnvConfig(env);
   const need = (name: string, detail: string, injected: unknown) =>
-    injected ? config.optional(name) : config.require(name, detail);
+    requiredUnless(config, name, detail, injected);
   const tableName = config.require('WEFT_TABLE_NAME', 'is not set: the DynamoDB table that holds the state');
   const bucketName = need(
     'WEFT_BUCKET_NAME',
@@ -133,18 +107,15 @@ export function readAwsConfig(env: Env, options: AwsCompositionOptions = {}): Aw
     'is not set: the weft:control-plane tag of the CA keys',
     injectedKeys,
   );
-  const peers = readPeers(config);
-  const relayKeyArn =
-    peers.length > 0
-      ? need(
-          'WEFT_RELAY_KEY_ARN',
-          'is not set: the KMS key relay events to the peers are signed with',
-          options.relaySigner,
-        )
-      : config.optional('WEFT_RELAY_KEY_ARN');
-  const rootCertPem = config.optional('WEFT_ROOT_CERT');
-  if (rootCertPem && !rootCertPem.includes('-----BEGIN CERTIFICATE-----'))
-    config.invalid('WEFT_ROOT_CERT', 'must be the mesh root certificate in PEM');
+  const { peers, relayKey: relayKeyArn } = readFederation(
+    config,
+    {
+      name: 'WEFT_RELAY_KEY_ARN',
+      detail: 'is not set: the KMS key relay events to the peers are signed with',
+    },
+    options,
+  );
+  const rootCertPem = readRootCert(config);
   const auth = operatorAuthFromEnv(config);
   config.check('weft on AWS');
   return {
@@ -158,26 +129,6 @@ export function readAwsConfig(env: Env, options: AwsCompositionOptions = {}): Aw
     ...(rootCertPem && { rootCertPem }),
     auth,
   };
-}
-
-function readPeers(config: EnvConfig): RelayPeer[] {
-  const text = config.optional('WEFT_PEERS');
-  if (text === undefined) return [];
-  try {
-    const parsed = relayPeerSchema.array().max(8).safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data as RelayPeer[];
-    const issue = parsed.error.issues[0];
-    config.invalid(
-      'WEFT_PEERS',
-      `is not a peer list: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
-    );
-  } catch {
-    config.invalid(
-      'WEFT_PEERS',
-      'must be JSON: [{"cloud": "gcp", "url": "https://...", "keys": [{"kid": ...}]}]',
-    );
-  }
-  return [];
 }
 
 /**
@@ -204,49 +155,28 @@ export function composeAwsControlPlane(
       client: options.eventBridge ?? new EventBridgeClient({}),
       busName: config.busName!,
     });
-  const openCa =
-    options.openCa ??
-    caOpener({
-      store: new BlobCaStore(blobs),
-      keys:
-        options.keys ??
-        new KmsKeyRing({ client: kms!, aliasPrefix: config.kmsAliasPrefix!, keyTag: config.kmsKeyTag! }),
-      providers: ['aws'],
-      ...(config.rootCertPem && { root: { certPem: config.rootCertPem } }),
-    });
-  const build = async (): Promise<ControlPlane> => {
-    const federation = config.peers.length > 0 ? await awsFederation(config, options, kms) : undefined;
-    return composeControlPlane({
-      cloud: 'aws',
-      store: new DynamoDbStateStore({ client, tableName }),
-      authenticate: createOperatorAuthenticator(config.auth),
-      logger,
-      openCa,
-      joinTokens: new DynamoDbJoinTokenStore({ client, tableName }),
-      // Shared through the table: a proof used at one instance is used at all, and limits add up.
-      replayCache: new DynamoDbReplayCache({ client, tableName }),
-      rateLimiters: {
-        attest: new DynamoDbRateLimiter({ client, tableName, name: 'attest', ...ATTEST_LIMIT }),
-        svid: new DynamoDbRateLimiter({ client, tableName, name: 'svid', ...SVID_LIMIT }),
-      },
-      blobs,
-      bus,
-      ...(federation && { federation }),
-      ...(options.peerTransport && { peerTransport: options.peerTransport }),
-      ...(options.fetch && { fetch: options.fetch }),
-    });
-  };
-  return build();
-}
-
-async function awsFederation(
-  config: AwsConfig,
-  options: AwsCompositionOptions,
-  kms: KMSClient | undefined,
-): Promise<Federation> {
-  const signer = options.relaySigner ?? new KmsSigner({ client: kms!, keyId: config.relayKeyArn! });
-  const { kid } = await relayPublicKeyOf(signer, 'aws');
-  return { self: 'aws', signingKey: { kid, signer }, peers: config.peers };
+  const openCa = cloudCaOpener(
+    'aws',
+    options,
+    blobs,
+    () => new KmsKeyRing({ client: kms, aliasPrefix: config.kmsAliasPrefix!, keyTag: config.kmsKeyTag! }),
+    config.rootCertPem,
+  );
+  return assembleCloudPlane({
+    cloud: 'aws',
+    store: new DynamoDbStateStore({ client, tableName }),
+    auth: config.auth,
+    logger,
+    openCa,
+    joinTokens: new DynamoDbJoinTokenStore({ client, tableName }),
+    replayCache: new DynamoDbReplayCache({ client, tableName }),
+    rateLimiter: (name, limit) => new DynamoDbRateLimiter({ client, tableName, name, ...limit }),
+    blobs,
+    bus,
+    peers: config.peers,
+    relaySigner: () => new KmsSigner({ client: kms, keyId: config.relayKeyArn! }),
+    injected: options,
+  });
 }
 
 /**

@@ -17,23 +17,18 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { ApiLogger } from '../../shared/api/create-api.js';
-import { DNS1123_LABEL } from '../../shared/model/names.js';
-import { Registrar, type WorkloadLister } from '../../shared/registration/registrar.js';
-import type { BlobStore } from '../../shared/storage/blob-store.js';
-import type { ControlPlane } from '../control-plane/compose-control-plane.js';
+import {
+  type RegistrarPorts,
+  readDefaultEnvironment,
+  registrarOver,
+} from '../control-plane/registrar-use-cases.js';
 import { consoleJsonLogger, type Env, EnvConfig } from '../control-plane/startup.js';
 import { AwsCloudResources } from './aws-cloud-resources.js';
 import { composeAwsControlPlane } from './composition.js';
 import type { AwsRegistrarDeps } from './registrar-handler.js';
 
 /** What the registrar needs that the environment does not say. */
-export interface AwsRegistrarPorts {
-  /** The control plane whose `resources` writer registers Workloads. */
-  readonly plane: ControlPlane | Promise<ControlPlane>;
-  /** Where the Workloads the registrar owns are listed from. @default the plane's state store */
-  readonly workloads?: WorkloadLister;
-  /** Where the status document is kept. @default the plane's blob store (none: counts are only logged) */
-  readonly blobs?: BlobStore;
+export interface AwsRegistrarPorts extends RegistrarPorts {
   /** @default a client for the Lambda's own region and role */
   readonly ec2?: EC2Client;
   /** @default a client for the Lambda's own region and role */
@@ -57,12 +52,7 @@ export interface AwsRegistrarConfig {
  */
 export function readAwsRegistrarConfig(env: Env): AwsRegistrarConfig {
   const config = new EnvConfig(env);
-  const defaultEnvironment = config.optional('WEFT_DEFAULT_ENVIRONMENT');
-  if (defaultEnvironment !== undefined && !DNS1123_LABEL.test(defaultEnvironment))
-    config.invalid(
-      'WEFT_DEFAULT_ENVIRONMENT',
-      `must name an Environment (a DNS label), got ${JSON.stringify(defaultEnvironment)}`,
-    );
+  const defaultEnvironment = readDefaultEnvironment(config);
   const region = config.optional('AWS_REGION');
   config.check('the weft registrar on AWS');
   return { ...(defaultEnvironment && { defaultEnvironment }), ...(region && { region }) };
@@ -79,17 +69,8 @@ export async function composeAwsRegistrar(env: Env, ports: AwsRegistrarPorts): P
   const config = readAwsRegistrarConfig(env);
   const clientConfig = config.region ? { region: config.region } : {};
   const logger = ports.logger ?? consoleJsonLogger({ cloud: 'aws', fn: 'registrar' });
-  const plane = await ports.plane;
-  const blobs = ports.blobs ?? plane.blobs;
-  const registrar = new Registrar({
-    provider: 'aws',
-    writer: plane.resources,
-    workloads: ports.workloads ?? plane.store,
-    ...(blobs && { blobs }),
-    tags: {
-      prefix: 'weft:',
-      ...(config.defaultEnvironment && { defaultEnvironment: config.defaultEnvironment }),
-    },
+  const registrar = await registrarOver('aws', 'weft:', ports, {
+    defaultEnvironment: config.defaultEnvironment,
     logger,
   });
   const resources = new AwsCloudResources({

@@ -18,33 +18,24 @@
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
-import type { ApiLogger } from '../../shared/api/create-api.js';
-import type {
-  CloudResources,
-  Registrar,
-  RegistrationAction,
-  RegistrationReport,
-} from '../../shared/registration/registrar.js';
+import {
+  observeResources,
+  type RegistrarDeps,
+  type RegistrarGetter,
+  type RegistrarOutcome,
+  reconcileResources,
+  registrarGetter,
+  skipped,
+} from '../control-plane/registrar-use-cases.js';
 import { onFirstCall } from '../control-plane/startup.js';
 import { parseAwsResourceArn } from './aws-cloud-resources.js';
 import { composeAwsRegistrar, deployedRegistrarPorts } from './registrar-composition.js';
 
+export type { RegistrarOutcome } from '../control-plane/registrar-use-cases.js';
+
 /** What the handlers run on: built once per cold start. */
-export interface AwsRegistrarDeps {
-  readonly registrar: Registrar;
-  readonly resources: CloudResources;
-  /** @default silent */
-  readonly logger?: ApiLogger;
-}
-
-export type AwsRegistrarGetter = () => AwsRegistrarDeps | Promise<AwsRegistrarDeps>;
-
-/** What one invocation did. */
-export interface RegistrarOutcome {
-  /** The resources the event named (or the reconcile found), read again. */
-  readonly resources: readonly string[];
-  readonly counts: Readonly<Record<RegistrationAction, number>> | Record<string, never>;
-}
+export type AwsRegistrarDeps = RegistrarDeps;
+export type AwsRegistrarGetter = RegistrarGetter;
 
 const eventSchema = z.object({
   source: z.string(),
@@ -77,10 +68,6 @@ export function resourceArnsOf(input: unknown): string[] {
   return [...new Set(arns)];
 }
 
-function getter(deps: AwsRegistrarDeps | AwsRegistrarGetter): AwsRegistrarGetter {
-  return typeof deps === 'function' ? deps : () => deps;
-}
-
 /**
  * The registrar as a middy handler for one EventBridge event.
  *
@@ -88,36 +75,22 @@ function getter(deps: AwsRegistrarDeps | AwsRegistrarGetter): AwsRegistrarGetter
  * export const handler = createAwsRegistrarHandler({ registrar, resources: new AwsCloudResources({ ec2, ecs, tagging }) });
  */
 export function createAwsRegistrarHandler(deps: AwsRegistrarDeps | AwsRegistrarGetter) {
-  const get = getter(deps);
+  const get = registrarGetter(deps);
   return middy<EventBridgeEvent<string, unknown>, RegistrarOutcome>().handler(async (event) => {
-    const { registrar, resources, logger } = await get();
+    const built = await get();
     const arns = resourceArnsOf(event);
-    if (arns.length === 0) {
-      logger?.info({
-        msg: 'registrar event skipped: no EC2 instance or ECS task in it',
+    if (arns.length === 0)
+      return skipped(built, 'registrar event skipped: no EC2 instance or ECS task in it', {
         source: event?.source,
       });
-      return { resources: [], counts: {} };
-    }
-    return outcome(arns, await registrar.observe(await resources.describe(arns)));
+    return observeResources(built, await built.resources.describe(arns));
   });
 }
 
 /** The reconcile as a middy handler for a scheduled invocation (the payload is not read). */
 export function createAwsReconcileHandler(deps: AwsRegistrarDeps | AwsRegistrarGetter) {
-  const get = getter(deps);
-  return middy<unknown, RegistrarOutcome>().handler(async () => {
-    const { registrar, resources } = await get();
-    const report = await registrar.reconcile(resources);
-    return outcome(
-      report.outcomes.map((o) => o.resource),
-      report,
-    );
-  });
-}
-
-function outcome(resources: readonly string[], report: RegistrationReport): RegistrarOutcome {
-  return { resources, counts: report.counts };
+  const get = registrarGetter(deps);
+  return middy<unknown, RegistrarOutcome>().handler(async () => reconcileResources(await get()));
 }
 
 const deployed = onFirstCall(() => composeAwsRegistrar(process.env, deployedRegistrarPorts(process.env)));

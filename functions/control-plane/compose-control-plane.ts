@@ -85,6 +85,11 @@ export interface ControlPlanePorts {
   readonly federation?: Federation;
   /** How peers are reached. @default HTTP with `fetch` */
   readonly peerTransport?: PeerTransport;
+  /**
+   * The resource agents request Azure managed identity tokens for (an app
+   * ID URI or client ID): `azure_msi` attestation on. @default none: off
+   */
+  readonly azureAudience?: string;
 }
 
 /**
@@ -177,6 +182,7 @@ export function composeControlPlane(ports: ControlPlanePorts): ControlPlane {
           ...(ports.rateLimiters?.attest && { attestLimiter: ports.rateLimiters.attest }),
           ...(ports.rateLimiters?.svid && { svidLimiter: ports.rateLimiters.svid }),
           ...(ports.replayCache && { replayCache: ports.replayCache }),
+          ...(ports.azureAudience && { azureAudience: ports.azureAudience }),
           // An installed intermediate changes every snapshot's bundle (read when called: declared below).
           onAuthorityChanged: async () => {
             await distributor?.compileAll();
