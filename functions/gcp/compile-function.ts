@@ -1,55 +1,42 @@
 /**
- * The `compile` and `sweep` functions on Google Cloud. Eventarc delivers
- * each Pub/Sub message as a CloudEvent (`...pubsub.topic.v1.messagePublished`)
- * whose `data.message.data` is the base64 of weft's own CloudEvent in
- * structured mode; Cloud Scheduler publishes to the sweep topic on a rate.
- * Thin: unwrap the message, call the control plane's use case.
+ * The `compile` function on Google Cloud: an Eventarc trigger on the changes
+ * topic (`weft-changes`) pushes each Pub/Sub message as a
+ * `google.cloud.pubsub.topic.v1.messagePublished` CloudEvent whose
+ * `data.message.data` is the base64 of weft's own CloudEvent in structured
+ * mode. Thin: check the push ({@link createGcpPushFunction}), unwrap the
+ * message, call the control plane's use case. A message that holds no weft
+ * CloudEvent fails the push, so Pub/Sub retries and then dead-letters it.
  *
  * @module
  */
-import { cloudEvent, type CloudEvent as GcpCloudEvent } from '@google-cloud/functions-framework';
-import { type CloudEvent, parseCloudEvent } from '../../shared/events/cloud-event.js';
-import { MalformedError } from '../../shared/model/errors.js';
+import type { HttpFunction } from '@google-cloud/functions-framework';
+import type { ApiLogger } from '../../shared/api/create-api.js';
 import type { ControlPlane } from '../control-plane/compose-control-plane.js';
-import { onFirstCall } from '../control-plane/startup.js';
-import { compileEvents, sweepChanges } from '../control-plane/use-cases.js';
-import { composeGcpControlPlane } from './composition.js';
+import { compileEvents } from '../control-plane/use-cases.js';
+import { createGcpPushFunction, type PushAuthGetter, unwrapPubSub } from './push-delivery.js';
 
+export { type PubSubMessageData, unwrapPubSub } from './push-delivery.js';
+
+/** The name the function is registered (and deployed) under. */
 export const GCP_COMPILE_FUNCTION = 'weftCompile';
-export const GCP_SWEEP_FUNCTION = 'weftSweep';
 
-/** The Pub/Sub message Eventarc wraps. */
-export interface PubSubMessageData {
-  readonly message?: { readonly data?: string; readonly messageId?: string };
-  readonly subscription?: string;
-}
+/** The plane a function runs on: built once per cold start, maybe asynchronously. */
+export type PlaneGetter = () => ControlPlane | Promise<ControlPlane>;
 
 /**
- * weft's CloudEvent inside a Pub/Sub push. A malformed one throws, so the
- * subscription retries and then dead-letters it.
+ * The plane's `compile` as an HTTP function for Eventarc's Pub/Sub pushes.
+ *
+ * @example
+ * http(GCP_COMPILE_FUNCTION, createGcpCompileFunction(() => plane, () => authenticate));
  */
-export function unwrapPubSub(event: GcpCloudEvent<PubSubMessageData>): CloudEvent {
-  const data = event.data?.message?.data;
-  if (!data) throw new MalformedError('the Pub/Sub message has no data: expected a weft CloudEvent');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
-  } catch (error) {
-    throw new MalformedError('the Pub/Sub message data is not a JSON CloudEvent', { cause: error });
-  }
-  return parseCloudEvent(parsed);
+export function createGcpCompileFunction(
+  plane: PlaneGetter,
+  authenticate: PushAuthGetter,
+  logger?: ApiLogger,
+): HttpFunction {
+  return createGcpPushFunction(
+    authenticate,
+    async (delivery) => compileEvents(await plane(), [unwrapPubSub(delivery)]),
+    logger,
+  );
 }
-
-/** Registers both functions; `plane` defaults to the deployment's own, composed on first use. */
-export function registerGcpCompile(
-  plane: () => ControlPlane = onFirstCall(() => composeGcpControlPlane()),
-): void {
-  cloudEvent<PubSubMessageData>(GCP_COMPILE_FUNCTION, async (event: GcpCloudEvent<PubSubMessageData>) => {
-    await compileEvents(plane(), [unwrapPubSub(event)]);
-  });
-  cloudEvent(GCP_SWEEP_FUNCTION, async () => {
-    await sweepChanges(plane());
-  });
-}
-
-registerGcpCompile();

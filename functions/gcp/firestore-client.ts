@@ -1,7 +1,9 @@
 /**
- * The slice of the Firestore SDK the state store calls, and nothing more, so
- * that a test can stand in for it at this seam (Firestore has no emulator that
- * runs here: it needs Java).
+ * The slice of the Firestore SDK the Firestore adapters call (the state
+ * store, the join-token store, the replay cache, the rate limiter), and
+ * nothing more, so that a test can stand in for it at this seam: the tests
+ * run on Google's Firestore emulator, and on a fake for the failures the
+ * emulator cannot produce (an unreachable Firestore, a missing index).
  *
  * Members are declared as function-typed properties, not methods: TypeScript
  * then checks their parameters contravariantly, so the real `Firestore` being
@@ -51,7 +53,7 @@ export interface FirestoreCollection extends FirestoreQuery {
   readonly doc: (documentPath: string) => FirestoreDocument;
 }
 
-/** `Firestore`, as far as the state store uses it. The real client satisfies it. */
+/** `Firestore`, as far as the adapters use it. The real client satisfies it. */
 export interface FirestoreClient {
   readonly collection: (collectionPath: string) => FirestoreCollection;
 }

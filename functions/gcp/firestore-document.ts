@@ -2,10 +2,12 @@
  * How a `StoredRecord` is laid out as a Firestore document. One collection
  * holds every kind; the document id is `<kind>~<namespace>~<name>`
  * (`<kind>~~<name>` for cluster-scoped kinds), and the key is repeated in
- * fields, so a kind, or one namespace of it, is one equality query.
+ * fields, so a kind, or one namespace of it, is one equality query. Also
+ * the ids the attestation stores give their documents ({@link keyDocumentId}).
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import type { DocumentData } from '@google-cloud/firestore';
 import { KINDS, type Kind, type ResourceKey } from '../../shared/model/kinds.js';
 import type { Resource } from '../../shared/model/resource.js';
@@ -23,6 +25,32 @@ export function documentId(key: ResourceKey): string {
   const safe = (part: string) =>
     part.replace(ID_UNSAFE, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${key.kind}~${safe(key.namespace)}~${safe(key.name)}`;
+}
+
+/**
+ * Checks that `collection` names a top-level collection.
+ *
+ * @throws TypeError naming `owner` when it does not: a path, or an id Firestore reserves.
+ */
+export function checkCollectionId(owner: string, collection: string): void {
+  if (!/^[^/]+$/.test(collection) || /^__.*__$/.test(collection) || collection === '.' || collection === '..')
+    throw new TypeError(`${owner} needs a top-level collection id, got ${JSON.stringify(collection)}`);
+}
+
+/**
+ * A document id for an opaque key (a join-token hash, a replay key, a rate
+ * limit's window): the key itself when Firestore takes it as an id and it is
+ * at most 512 bytes, else `%` and its SHA-256 in hex. A key holding `%` is
+ * always hashed, so a hashed id never equals a key taken as it is.
+ */
+export function keyDocumentId(key: string): string {
+  const usable =
+    Buffer.byteLength(key) <= 512 &&
+    /^[^/%]+$/.test(key) &&
+    key !== '.' &&
+    key !== '..' &&
+    !/^__.*__$/.test(key);
+  return usable ? key : `%${createHash('sha256').update(key).digest('hex')}`;
 }
 
 /**

@@ -50,6 +50,21 @@ export function isLostRace(error: unknown): boolean {
 }
 
 /**
+ * Runs one conditional write (a `create()`, or a write with a `lastUpdateTime`
+ * precondition): `true` if it took effect, `false` if it lost to another
+ * writer ({@link isLostRace}). Anything else it throws is thrown on.
+ */
+export async function wonRace(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isLostRace(error)) return false;
+    throw error;
+  }
+}
+
+/**
  * Turns what the SDK threw into an `UnavailableError` (the store cannot serve
  * now: no database, missing index, quota, credentials, network) or a
  * `PayloadTooLargeError`; anything else (a malformed request: a bug) is
@@ -88,7 +103,11 @@ export function toStoreError(error: unknown, collection: string): unknown {
       { cause: error },
     );
   }
-  if (code === GRPC.INVALID_ARGUMENT && /exceeds the maximum allowed size|too large|too big/i.test(message)) {
+  // A document over 1 MiB, or (what the resource's `doc` field meets first) one field over 1,048,487 bytes.
+  if (
+    code === GRPC.INVALID_ARGUMENT &&
+    /exceeds the maximum allowed size|is longer than \d+ bytes|too large|too big/i.test(message)
+  ) {
     return new PayloadTooLargeError(
       'the resource is too large to store: Firestore documents hold at most 1 MiB',
       {

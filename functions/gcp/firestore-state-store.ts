@@ -33,7 +33,7 @@ import type {
   FirestoreQuery,
   FirestoreSnapshot,
 } from './firestore-client.js';
-import { documentId, fromDocument, toDocument } from './firestore-document.js';
+import { checkCollectionId, documentId, fromDocument, toDocument } from './firestore-document.js';
 import { isLostRace, toStoreError } from './firestore-errors.js';
 
 export type { FirestoreClient } from './firestore-client.js';
@@ -69,15 +69,7 @@ export class FirestoreStateStore implements StateStore {
   constructor(options: FirestoreStateStoreOptions) {
     const { firestore, collection = 'weft-state' } = options;
     if (!firestore) throw new TypeError('FirestoreStateStore needs a Firestore client');
-    if (
-      !/^[^/]+$/.test(collection) ||
-      /^__.*__$/.test(collection) ||
-      collection === '.' ||
-      collection === '..'
-    )
-      throw new TypeError(
-        `FirestoreStateStore needs a top-level collection id, got ${JSON.stringify(collection)}`,
-      );
+    checkCollectionId('FirestoreStateStore', collection);
     this.records = firestore.collection(collection);
     this.collection = collection;
   }

@@ -1,16 +1,45 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Firestore } from '@google-cloud/firestore';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, type EnvConfig } from '../../../functions/control-plane/startup.js';
 import { GCP_FUNCTION_NAME, registerGcpApi } from '../../../functions/gcp/api-function.js';
-import { composeGcpApi } from '../../../functions/gcp/composition.js';
+import {
+  composeGcpApi,
+  composeGcpControlPlane,
+  type GcpCompositionOptions,
+} from '../../../functions/gcp/composition.js';
 import type { ApiRequest } from '../../../shared/api/types.js';
+import { MemoryKeyRing } from '../../../shared/identity/memory-key-ring.js';
+import { relayPublicKeyOf } from '../../../shared/replication/federation.js';
+import { MemoryBlobStore } from '../../../shared/storage/memory-blob-store.js';
 import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js';
 import { describeApiContract } from '../../contract/api.js';
 import { createTestOperators, httpCaller } from '../../support/api.js';
 
 const SILENT = { info() {}, error() {} };
+
+// Google clients are built (never called) here: no metadata server lookups.
+vi.stubEnv('METADATA_SERVER_DETECTION', 'none');
+
+/** What the deployment's environment names, the other parts in memory. */
+function inMemory(store = new MemoryStateStore()): GcpCompositionOptions {
+  return {
+    firestore: new Firestore({ projectId: 'weft-test' }),
+    createStore: () => store,
+    blobs: new MemoryBlobStore(),
+    bus: { publish: async () => {}, subscribe: () => () => {} },
+    keys: new MemoryKeyRing(),
+    logger: SILENT,
+  };
+}
+
+const GCP_ENV = {
+  WEFT_BUCKET_NAME: 'weft-test-state',
+  WEFT_PUBSUB_TOPIC: 'weft-changes',
+  WEFT_KMS_KEY_RING: 'projects/weft-test/locations/europe-west1/keyRings/weft',
+};
 
 /** Serves whatever is registered as `weftApi` on loopback, as `functions-framework --target` would. */
 async function serve(): Promise<{ url: string; close(): Promise<void> }> {
@@ -32,7 +61,7 @@ describeApiContract(
   async () => {
     const { env, adminToken, viewerToken } = await createTestOperators();
     const store = new MemoryStateStore();
-    registerGcpApi(composeGcpApi(env, { createStore: () => store, logger: SILENT }));
+    registerGcpApi(await composeGcpApi(env, inMemory(store)));
     const server = await serve();
     return { call: httpCaller(server.url), adminToken, viewerToken, close: server.close };
   },
@@ -100,33 +129,80 @@ describe('createGcpApiHandler', () => {
   });
 });
 
-describe('composeGcpApi', () => {
-  it('composes over Firestore by default, without any I/O', async () => {
+describe('composeGcpControlPlane', () => {
+  it('composes over Firestore, Cloud Storage, Pub/Sub and Cloud KMS by default, without any I/O', async () => {
     const { env } = await createTestOperators();
-    expect(typeof composeGcpApi(env)).toBe('function');
+    const plane = await composeGcpControlPlane({ ...env, ...GCP_ENV });
+    expect(plane.identity).toBeDefined();
+    expect(plane.distributes).toBe(true);
+    expect(plane.replication).toBeUndefined();
+    expect(typeof (await composeGcpApi({ ...env, ...GCP_ENV }))).toBe('function');
   });
 
-  it('refuses a backend it does not have', async () => {
+  it('replicates with the peers WEFT_PEERS names, signing with the relay key (its kid read at start)', async () => {
     const { env } = await createTestOperators();
-    expect(() => composeGcpApi({ ...env, WEFT_STATE_BACKEND: 'spanner' })).toThrow(ConfigurationError);
-    expect(() => composeGcpApi({ ...env, WEFT_STATE_BACKEND: 'spanner' })).toThrow(/WEFT_STATE_BACKEND/);
+    const keys = new MemoryKeyRing();
+    const relaySigner = await keys.open('gcp-relay');
+    const aws = await relayPublicKeyOf(await keys.open('aws-relay'), 'aws');
+    const peers = JSON.stringify([{ cloud: 'aws', url: 'https://aws.example', keys: [aws] }]);
+    const plane = await composeGcpControlPlane({ ...env, WEFT_PEERS: peers }, { ...inMemory(), relaySigner });
+    expect(plane.replication).toBeDefined();
   });
 
-  it('reports the store factory’s missing variables with the rest', () => {
+  it('refuses a backend it does not have, synchronously', async () => {
+    const { env } = await createTestOperators();
+    const spanner = { ...env, ...GCP_ENV, WEFT_STATE_BACKEND: 'spanner' };
+    expect(() => composeGcpControlPlane(spanner)).toThrow(ConfigurationError);
+    await expect(composeGcpApi(spanner)).rejects.toThrow(/WEFT_STATE_BACKEND/);
+  });
+
+  it('names every missing variable with the store factory’s, and none an injected part makes optional', () => {
+    const createStore = (config: EnvConfig) => {
+      config.require('WEFT_COLLECTION');
+      return new MemoryStateStore();
+    };
+    const variables = (env: Record<string, string>, options: GcpCompositionOptions) => {
+      try {
+        composeGcpControlPlane(env, options);
+      } catch (error) {
+        return (error as ConfigurationError).variables;
+      }
+      return [];
+    };
+    const operators = ['WEFT_OPERATOR_ISSUER', 'WEFT_OPERATOR_AUDIENCE', 'WEFT_OPERATOR_JWKS_URL'];
+    expect(variables({}, { createStore })).toEqual([
+      ...operators,
+      'WEFT_COLLECTION',
+      'WEFT_BUCKET_NAME',
+      'WEFT_PUBSUB_TOPIC',
+      'WEFT_KMS_KEY_RING',
+    ]);
+    expect(variables({}, { ...inMemory(), createStore })).toEqual([...operators, 'WEFT_COLLECTION']);
+  });
+
+  it('refuses malformed names of the key ring, the topic, the relay key and the root, and peers without a relay key', async () => {
+    const { env } = await createTestOperators();
+    const aws = await relayPublicKeyOf(await new MemoryKeyRing().open('aws-relay'), 'aws');
     try {
-      const createStore = (config: EnvConfig) => {
-        config.require('WEFT_COLLECTION');
-        return new MemoryStateStore();
-      };
-      composeGcpApi({}, { createStore });
+      composeGcpControlPlane({
+        ...env,
+        ...GCP_ENV,
+        WEFT_KMS_KEY_RING: 'weft',
+        WEFT_PUBSUB_TOPIC: 'projects/p/subscriptions/s',
+        WEFT_ROOT_CERT: 'not a certificate',
+        WEFT_PEERS: JSON.stringify([{ cloud: 'aws', url: 'https://aws.example', keys: [aws] }]),
+      });
       expect.unreachable();
     } catch (error) {
       expect((error as ConfigurationError).variables).toEqual([
-        'WEFT_OPERATOR_ISSUER',
-        'WEFT_OPERATOR_AUDIENCE',
-        'WEFT_OPERATOR_JWKS_URL',
-        'WEFT_COLLECTION',
+        'WEFT_PUBSUB_TOPIC',
+        'WEFT_KMS_KEY_RING',
+        'WEFT_RELAY_KEY_VERSION',
+        'WEFT_ROOT_CERT',
       ]);
     }
+    expect(() =>
+      composeGcpControlPlane({ ...env, ...GCP_ENV, WEFT_RELAY_KEY_VERSION: 'projects/p/cryptoKeys/relay' }),
+    ).toThrow(/WEFT_RELAY_KEY_VERSION must be a full key version name/);
   });
 });

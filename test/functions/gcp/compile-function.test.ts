@@ -1,79 +1,86 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { describe, expect, it } from 'vitest';
+/**
+ * The `compile` and `sweep` functions on Google Cloud, over real HTTP through
+ * functions-framework, with the pushes their triggers send: Eventarc's
+ * binary-mode `messagePublished` CloudEvent around a Pub/Sub envelope (whose
+ * data is weft's CloudEvent, as `PubSubEventBus` publishes it) for compile,
+ * a Cloud Scheduler job with an OIDC token for sweep (shapes and sources in
+ * push-test-server.ts). The plane is in memory (test/support/control-plane.ts).
+ */
+import { http } from '@google-cloud/functions-framework';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../../functions/control-plane/compose-control-plane.js';
-import {
-  GCP_COMPILE_FUNCTION,
-  GCP_SWEEP_FUNCTION,
-  registerGcpCompile,
-} from '../../../functions/gcp/compile-function.js';
+import { createGcpCompileFunction, GCP_COMPILE_FUNCTION } from '../../../functions/gcp/compile-function.js';
+import { createGcpSweepFunction, GCP_SWEEP_FUNCTION } from '../../../functions/gcp/sweep-function.js';
 import type { CloudEvent } from '../../../shared/events/cloud-event.js';
 import { expectCompileAndSweep, testControlPlane } from '../../support/control-plane.js';
+import {
+  createPushIssuer,
+  eventarcPubSubPush,
+  type PushIssuer,
+  push,
+  schedulerPush,
+} from './push-test-server.js';
 
-/**
- * POSTs a CloudEvent in binary mode to the named function, as Eventarc does,
- * on a loopback server that functions-framework's `getTestServer` serves.
- */
-async function deliver(name: string, type: string, data: unknown): Promise<number> {
-  const server: Server = getTestServer(name);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const { port } = server.address() as AddressInfo;
-    const response = await fetch(`http://127.0.0.1:${port}/`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'ce-specversion': '1.0',
-        'ce-id': crypto.randomUUID(),
-        'ce-source': '//pubsub.googleapis.com/projects/weft/topics/weft-changes',
-        'ce-type': type,
-      },
-      body: JSON.stringify(data),
-    });
-    await response.text();
-    return response.status;
-  } finally {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  }
-}
-
-const PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
-const pubsub = (event: unknown) => ({
-  message: { data: Buffer.from(JSON.stringify(event)).toString('base64'), messageId: '1' },
-  subscription: 'projects/weft/subscriptions/weft-compile',
+let google: PushIssuer;
+beforeAll(async () => {
+  google = await createPushIssuer();
 });
 
-async function registered(): Promise<ControlPlane> {
-  const { plane } = await testControlPlane('gcp');
-  registerGcpCompile(() => plane);
-  return plane;
+function register(plane: ControlPlane): void {
+  http(
+    GCP_COMPILE_FUNCTION,
+    createGcpCompileFunction(
+      () => plane,
+      () => google.authenticate,
+    ),
+  );
+  http(
+    GCP_SWEEP_FUNCTION,
+    createGcpSweepFunction(
+      async () => plane,
+      () => google.authenticate,
+    ),
+  );
 }
 
-describe('Google Cloud compile and sweep functions (functions-framework CloudEvents from Pub/Sub)', () => {
+describe('Google Cloud compile and sweep functions (Eventarc and Cloud Scheduler pushes)', () => {
   it('sweep publishes the stored writes; compile signs and stores every touched snapshot, once', async () => {
     await expectCompileAndSweep(
       {
         compile: async (plane: ControlPlane, event: CloudEvent) => {
-          registerGcpCompile(() => plane);
-          expect(await deliver(GCP_COMPILE_FUNCTION, PUBLISHED, pubsub(event))).toBe(204);
-          return undefined;
+          register(plane);
+          const res = await push(GCP_COMPILE_FUNCTION, await eventarcPubSubPush(google, event));
+          expect(res.status).toBe(200);
+          return (res.body as { written: string[] }).written;
         },
         sweep: async (plane: ControlPlane) => {
-          registerGcpCompile(() => plane);
-          expect(await deliver(GCP_SWEEP_FUNCTION, PUBLISHED, pubsub({ tick: true }))).toBe(204);
+          register(plane);
+          const res = await push(GCP_SWEEP_FUNCTION, await schedulerPush(google));
+          expect(res).toMatchObject({ status: 200, body: { published: expect.any(Number), peers: [] } });
         },
       },
       'gcp',
     );
   });
 
-  it('answers 500 for a message that holds no weft CloudEvent, so Pub/Sub redelivers and dead-letters it', async () => {
-    await registered();
-    expect(await deliver(GCP_COMPILE_FUNCTION, PUBLISHED, pubsub({ hello: 'world' }))).toBe(500);
-    expect(await deliver(GCP_COMPILE_FUNCTION, PUBLISHED, { message: {} })).toBe(500);
+  it('refuses a push without a valid token with 401 and compiles nothing', async () => {
+    const { plane, blobs, published } = await testControlPlane('gcp');
+    register(plane);
+    await plane.sweep();
+    const { authorization: _token, ...unsigned } = (await eventarcPubSubPush(google, published[0])).headers;
+    const request = await eventarcPubSubPush(google, published[0]);
+    expect((await push(GCP_COMPILE_FUNCTION, { headers: unsigned, body: request.body })).status).toBe(401);
+    expect((await push(GCP_SWEEP_FUNCTION, {})).status).toBe(401);
+    expect(await blobs.list('snapshots/')).toEqual([]);
+  });
+
+  it('fails a message that holds no weft CloudEvent (4xx), so Pub/Sub redelivers and dead-letters it', async () => {
+    const { plane } = await testControlPlane('gcp');
+    register(plane);
+    const res = await push(GCP_COMPILE_FUNCTION, await eventarcPubSubPush(google, { hello: 'world' }));
+    expect(res).toMatchObject({ status: 422, contentType: 'application/problem+json' });
+    const empty = await eventarcPubSubPush(google, {});
+    const noData = { ...empty, body: JSON.stringify({ message: { messageId: '1' }, subscription: 's' }) };
+    expect((await push(GCP_COMPILE_FUNCTION, noData)).status).toBe(400);
   });
 });

@@ -1,8 +1,11 @@
 // Firestore is mocked here, at the narrowest seam the adapter has (the slice
-// of the SDK in functions/gcp/firestore-client.ts): nothing real can run on
-// this machine, since the Firestore emulator needs Java. The fake keeps what
-// the compare-and-set relies on (commit times, preconditions, gRPC codes);
-// firestore-client.test.ts checks that the real SDK accepts every call made.
+// of the SDK in functions/gcp/firestore-client.ts): the same contract runs on
+// Google's Firestore emulator in firestore-emulator.test.ts, and this fake
+// stays for speed and for the failures the emulator cannot make (Firestore
+// out of reach, which the SDK retries for minutes; a query needing an index).
+// The fake keeps what the compare-and-set relies on (commit times,
+// preconditions, gRPC codes); firestore-client.test.ts checks that the real
+// SDK accepts every call made.
 import { describe, expect, it } from 'vitest';
 import { FirestoreStateStore } from '../../../functions/gcp/firestore-state-store.js';
 import { ConflictError, PayloadTooLargeError, UnavailableError } from '../../../shared/model/errors.js';

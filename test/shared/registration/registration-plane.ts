@@ -1,10 +1,12 @@
 /**
  * A control plane over the in-memory store for the registration tests, with
- * an Environment `aws` and a Service `shop/orders` stored, a status blob
- * store and a logger that keeps every line.
+ * an Environment named for the registrar's provider (`aws` unless
+ * `options.provider` says otherwise) and a Service `shop/orders` stored, a
+ * status blob store and a logger that keeps every line.
  */
 import { composeControlPlane } from '../../../functions/control-plane/compose-control-plane.js';
 import { UnauthenticatedError } from '../../../shared/model/errors.js';
+import type { Provider } from '../../../shared/model/specs.js';
 import type { ObservedResource } from '../../../shared/registration/observed-resource.js';
 import { Registrar, type RegistrarOptions } from '../../../shared/registration/registrar.js';
 import { MemoryBlobStore } from '../../../shared/storage/memory-blob-store.js';
@@ -12,11 +14,14 @@ import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js'
 
 export const ARN = 'arn:aws:ec2:us-east-1:123456789012:instance/i-0abc1234def567890';
 
+const REGIONS: Readonly<Partial<Record<Provider, string>>> = { gcp: 'europe-west1', azure: 'westeurope' };
+
 export async function registrationPlane(options: Partial<RegistrarOptions> = {}) {
+  const cloud = options.provider ?? 'aws';
   const store = new MemoryStateStore();
   const blobs = new MemoryBlobStore();
   const plane = composeControlPlane({
-    cloud: 'aws',
+    cloud,
     store,
     authenticate: async () => {
       throw new UnauthenticatedError('no operators here');
@@ -25,8 +30,8 @@ export async function registrationPlane(options: Partial<RegistrarOptions> = {})
   await plane.resources.put({
     apiVersion: 'weft.dev/v1',
     kind: 'Environment',
-    metadata: { name: 'aws' },
-    spec: { provider: 'aws', region: 'us-east-1' },
+    metadata: { name: cloud },
+    spec: { provider: cloud, region: REGIONS[cloud] ?? 'us-east-1' },
   });
   await plane.resources.put({
     apiVersion: 'weft.dev/v1',
@@ -41,11 +46,11 @@ export async function registrationPlane(options: Partial<RegistrarOptions> = {})
     error: (event: Record<string, unknown>) => lines.push({ level: 'error', event }),
   };
   const registrar = new Registrar({
-    provider: 'aws',
+    provider: cloud,
     writer: plane.resources,
     workloads: store,
     blobs,
-    tags: { defaultEnvironment: 'aws' },
+    tags: { defaultEnvironment: cloud },
     logger,
     now: () => Date.parse('2026-12-01T12:00:00Z'),
     ...options,
