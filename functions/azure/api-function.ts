@@ -1,20 +1,37 @@
 /**
  * The API as an Azure Functions (v4 programming model) HTTP trigger, named
- * `weftApi`, catching every method and path (`route: '{*path}'`).
+ * `weftApi`, catching every method and every path but the other HTTP
+ * functions' ({@link AZURE_API_ROUTE}); `functions/azure/index.ts` registers it.
  *
  * @module
  */
-import azureFunctions, {
-  type HttpRequest,
-  type HttpResponseInit,
-  type InvocationContext,
-} from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { problemResponse } from '../../shared/api/problem.js';
 import { gateRequestPath, splitTarget } from '../../shared/api/request-gate.js';
 import { type Api, type ApiRequest, MAX_BODY_BYTES } from '../../shared/api/types.js';
 import { PayloadTooLargeError } from '../../shared/model/errors.js';
-import { composeOnFirstCall } from '../control-plane/startup.js';
-import { composeAzureApi } from './composition.js';
+
+/** The name the function is registered (and deployed) under. */
+export const AZURE_API_FUNCTION = 'weftApi';
+/**
+ * Every path below the host's `api/` prefix but the webhooks' (`events/...`)
+ * and ingest's (`v1/replication/...`): the Functions host tries routes in
+ * the order of the functions' names, not by precedence, so a bare `{*path}`
+ * in `weftApi` (first by name) would take their requests.
+ */
+export const AZURE_API_ROUTE = '{*path:regex(^(?!events(\\W|$)|v1\\Wreplication(\\W|$)))}';
+/** Every method: the API answers 405 itself, with `Allow`. */
+export const AZURE_API_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+] as const;
 
 /**
  * Wraps `api` as an HTTP handler.
@@ -60,10 +77,3 @@ function clientIp(forwardedFor: string | null): string | undefined {
   const first = forwardedFor?.split(',')[0]?.trim();
   return first?.replace(/^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/, '$1') || undefined;
 }
-
-azureFunctions.app.http('weftApi', {
-  methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'],
-  authLevel: 'anonymous',
-  route: '{*path}',
-  handler: createAzureApiHandler(composeOnFirstCall(() => composeAzureApi())),
-});

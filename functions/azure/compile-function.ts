@@ -1,46 +1,58 @@
 /**
  * The `compile` and `sweep` functions on Azure Functions v4. An Event Grid
- * topic in the CloudEvents 1.0 schema triggers `weftCompile` with weft's own
- * CloudEvent as it was published; a timer triggers `weftSweep`. Thin: parse
- * the native event, call the control plane's use case.
+ * subscription on the changes topic (CloudEvents 1.0 schema, one event per
+ * delivery) posts each of weft's CloudEvents, as published, to the
+ * `weftCompile` webhook ({@link createEventGridHandler}: handshake, Entra
+ * ID token, body); a timer fires `weftSweep` every minute, which
+ * republishes what the bus missed and runs anti-entropy with the peer
+ * clouds. Thin: parse the delivery, call the control plane's use case.
  *
  * @module
  */
-import azureFunctions, { type EventGridEvent, type InvocationContext } from '@azure/functions';
+import type { InvocationContext, Timer } from '@azure/functions';
+import type { ApiLogger } from '../../shared/api/create-api.js';
 import { parseCloudEvent } from '../../shared/events/cloud-event.js';
 import type { ControlPlane } from '../control-plane/compose-control-plane.js';
-import { onFirstCall } from '../control-plane/startup.js';
-import { type CompileOutcome, compileEvents, sweepChanges } from '../control-plane/use-cases.js';
-import { composeAzureControlPlane } from './composition.js';
+import { compileEvents, type SweepOutcome, sweepAll } from '../control-plane/use-cases.js';
+import { type AzureHttpHandler, createEventGridHandler, type PushAuthGetter } from './event-grid-delivery.js';
 
+/** The names the functions are registered (and deployed) under. */
+export const AZURE_COMPILE_FUNCTION = 'weftCompile';
+export const AZURE_SWEEP_FUNCTION = 'weftSweep';
+/** The webhook's route below the host's `api/` prefix (the event subscription posts here). */
+export const AZURE_COMPILE_ROUTE = 'events/compile';
 /** How often the sweep runs (NCRONTAB, with seconds): every minute. */
 export const AZURE_SWEEP_SCHEDULE = '0 */1 * * * *';
 
+/** The plane a function runs on: built once per cold start, maybe asynchronously. */
+export type PlaneGetter = () => ControlPlane | Promise<ControlPlane>;
+
 /**
- * The Event Grid handler. Event Grid's CloudEvents schema hands the event
- * over as published; a malformed one throws, so Event Grid retries and then
- * dead-letters it.
+ * The plane's `compile` as the webhook of the changes topic. An event that
+ * is not a weft CloudEvent fails the delivery (422), so Event Grid retries
+ * and then dead-letters it.
+ *
+ * @example
+ * app.http(AZURE_COMPILE_FUNCTION, { route: AZURE_COMPILE_ROUTE, methods: [...WEBHOOK_METHODS],
+ *   handler: createAzureCompileHandler(() => plane, () => authenticate) });
  */
-export function createAzureCompileHandler(plane: () => ControlPlane) {
-  return async (event: EventGridEvent | unknown, context: InvocationContext): Promise<CompileOutcome> => {
-    const outcome = await compileEvents(plane(), [parseCloudEvent(event)]);
-    context.log(JSON.stringify({ msg: 'compile', ...outcome }));
+export function createAzureCompileHandler(
+  plane: PlaneGetter,
+  authenticate: PushAuthGetter,
+  logger?: ApiLogger,
+): AzureHttpHandler {
+  return createEventGridHandler(
+    authenticate,
+    async ({ events }) => compileEvents(await plane(), events.map(parseCloudEvent)),
+    logger,
+  );
+}
+
+/** The outbox sweep and anti-entropy as the timer's handler. */
+export function createAzureSweepHandler(plane: PlaneGetter) {
+  return async (_timer: Timer, context: InvocationContext): Promise<SweepOutcome> => {
+    const outcome = await sweepAll(await plane());
+    context.log(JSON.stringify({ msg: 'sweep', published: outcome.published, peers: outcome.peers.length }));
     return outcome;
   };
 }
-
-/** The timer handler. */
-export function createAzureSweepHandler(plane: () => ControlPlane) {
-  return async (_timer: unknown, context: InvocationContext): Promise<void> => {
-    const { published } = await sweepChanges(plane());
-    context.log(JSON.stringify({ msg: 'sweep', published }));
-  };
-}
-
-const deployed = onFirstCall(() => composeAzureControlPlane());
-
-azureFunctions.app.eventGrid('weftCompile', { handler: createAzureCompileHandler(deployed) });
-azureFunctions.app.timer('weftSweep', {
-  schedule: AZURE_SWEEP_SCHEDULE,
-  handler: createAzureSweepHandler(deployed),
-});

@@ -1,14 +1,21 @@
+import { TableClient } from '@azure/data-tables';
 import azureFunctions from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { createAzureApiHandler } from '../../../functions/azure/api-function.js';
 import { composeAzureApi } from '../../../functions/azure/composition.js';
 import type { Api, ApiRequest } from '../../../shared/api/types.js';
+import { LocalEventBus } from '../../../shared/events/local-event-bus.js';
+import { MemoryKeyRing } from '../../../shared/identity/memory-key-ring.js';
+import { MemoryBlobStore } from '../../../shared/storage/memory-blob-store.js';
 import { MemoryStateStore } from '../../../shared/storage/memory-state-store.js';
 import { describeApiContract } from '../../contract/api.js';
 import { type CallOptions, createTestOperators } from '../../support/api.js';
 
 const { HttpRequest, HttpResponse, InvocationContext } = azureFunctions;
 const SILENT = { info() {}, error() {} };
+/** Azurite's well-known account on a port nothing listens on: clients are built, never called. */
+const UNREACHED =
+  'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;';
 
 /**
  * Calls the handler as the Functions host would: a request under the default
@@ -39,7 +46,14 @@ function azureCaller(api: Api) {
 
 describeApiContract('Azure Functions v4 (HttpRequest objects)', async () => {
   const { env, adminToken, viewerToken } = await createTestOperators();
-  const api = composeAzureApi(env, { createStore: () => new MemoryStateStore(), logger: SILENT });
+  const api = await composeAzureApi(env, {
+    createStore: () => new MemoryStateStore(),
+    tables: (name) => TableClient.fromConnectionString(UNREACHED, name),
+    blobs: new MemoryBlobStore(),
+    bus: new LocalEventBus(),
+    keys: new MemoryKeyRing(),
+    logger: SILENT,
+  });
   return { call: azureCaller(api), adminToken, viewerToken, close: async () => {} };
 });
 
@@ -83,22 +97,35 @@ describe('createAzureApiHandler', () => {
 });
 
 describe('composeAzureApi', () => {
-  it('needs a Tables connection string for its default store, and names it', async () => {
+  it('needs the storage account (or a connection string), the topic and the vault, and names them all', async () => {
     const { env } = await createTestOperators();
-    expect(() => composeAzureApi(env)).toThrow(
-      /AzureWebJobsStorage is not set \(nor WEFT_TABLES_CONNECTION_STRING\)/,
+    const refusal = (await composeAzureApi(env).then(
+      () => undefined,
+      (error: Error) => error,
+    )) as Error | undefined;
+    expect(refusal?.message).toMatch(
+      /WEFT_STORAGE_ACCOUNT is not set \(nor WEFT_TABLES_CONNECTION_STRING, nor AzureWebJobsStorage\)/,
     );
+    expect(refusal?.message).toMatch(/WEFT_EVENT_GRID_ENDPOINT is not set/);
+    expect(refusal?.message).toMatch(/WEFT_KEY_VAULT_URL is not set/);
   });
 
-  it('composes over Azure Tables without any I/O', async () => {
+  it('composes over Azure Tables, Blob storage, Event Grid and Key Vault without any I/O', async () => {
     const { env } = await createTestOperators();
-    const connection =
-      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;';
-    expect(typeof composeAzureApi({ ...env, WEFT_TABLES_CONNECTION_STRING: connection })).toBe('function');
+    const api = composeAzureApi({
+      ...env,
+      WEFT_TABLES_CONNECTION_STRING: UNREACHED,
+      WEFT_EVENT_GRID_ENDPOINT: 'https://weft-changes.westeurope-1.eventgrid.azure.net/api/events',
+      WEFT_EVENT_GRID_KEY: 'a-topic-key',
+      WEFT_KEY_VAULT_URL: 'https://weft-main.vault.azure.net',
+    });
+    expect(typeof (await api)).toBe('function');
   });
 
   it('refuses a backend it does not have', async () => {
     const { env } = await createTestOperators();
-    expect(() => composeAzureApi({ ...env, WEFT_STATE_BACKEND: 'cosmos' })).toThrow(/WEFT_STATE_BACKEND/);
+    await expect(composeAzureApi({ ...env, WEFT_STATE_BACKEND: 'cosmos' })).rejects.toThrow(
+      /WEFT_STATE_BACKEND/,
+    );
   });
 });
